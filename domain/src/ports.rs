@@ -1,0 +1,161 @@
+//! The ports the domain needs from the outside world, implemented in `mati-infra`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::DomainResult;
+use crate::auth::{Role, StaffAccount};
+use crate::category::Category;
+use crate::comment::{CitizenId, Comment, CommentChange, CommentEvent, CommentId, NewComment, Response, StaffId};
+use crate::geography::{AdminUnit, UnitCode, UnitFilter};
+use crate::lifecycle::CommentStatus;
+use crate::stats::StatsRow;
+use crate::tracking::TrackingCode;
+
+/// The gazetteer.
+#[async_trait]
+pub trait Geography: Send + Sync {
+    /// The units with these codes (missing ones left out), in any order.
+    async fn units(&self, codes: &[UnitCode]) -> DomainResult<Vec<AdminUnit>>;
+    /// Units matching a filter, ordered by code.
+    async fn list_units(&self, filter: &UnitFilter) -> DomainResult<Vec<AdminUnit>>;
+}
+
+/// The category table.
+#[async_trait]
+pub trait Categories: Send + Sync {
+    /// Every category, ordered by code.
+    async fn categories(&self) -> DomainResult<Vec<Category>>;
+}
+
+/// What happened when a submission was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inserted {
+    /// A new comment (with its SUBMITTED event).
+    Created(Comment),
+    /// The same citizen already sent this `clientId`: the first comment.
+    Existing(Comment),
+    /// The tracking code is taken; try another.
+    TrackingCodeTaken,
+}
+
+/// Which comments a listing may show to its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    /// Only public ones.
+    Public,
+    /// Public ones and the private ones assigned to this unit.
+    PublicOrAssignedTo(UnitCode),
+    /// All (moderators).
+    All,
+}
+
+/// A filtered listing of comments, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentQuery {
+    /// Only comments whose commune lies inside this unit.
+    pub within: Option<UnitCode>,
+    /// Only comments currently assigned to this unit.
+    pub assigned_to: Option<UnitCode>,
+    /// Only this status; when none, only published statuses.
+    pub status: Option<CommentStatus>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Who may see what.
+    pub visibility: Visibility,
+    /// Only comments without a response whose deadline passed before this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
+}
+
+/// A page request: at most `first` comments older than the comment `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Page size (already clamped).
+    pub first: u64,
+    /// Cursor: the id of the last comment of the previous page.
+    pub after: Option<CommentId>,
+}
+
+/// A page of comments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// The comments, newest first.
+    pub items: Vec<Comment>,
+    /// Whether more follow.
+    pub has_next: bool,
+}
+
+/// Comments, their events and responses.
+#[async_trait]
+pub trait Comments: Send + Sync {
+    /// Stores a submission with its SUBMITTED event in one transaction, unless the same
+    /// citizen already sent the same `clientId`.
+    async fn insert(&self, comment: NewComment) -> DomainResult<Inserted>;
+    /// Applies a lifecycle change atomically; CONFLICT when the comment changed meanwhile.
+    async fn apply(&self, change: CommentChange) -> DomainResult<Comment>;
+    /// Comments by id (missing ones left out), in any order.
+    async fn get_many(&self, ids: &[CommentId]) -> DomainResult<Vec<Comment>>;
+    /// The comment with this tracking code.
+    async fn by_tracking_code(&self, code: &TrackingCode) -> DomainResult<Option<Comment>>;
+    /// One page of a listing, newest first.
+    async fn page(&self, query: &CommentQuery, page: PageRequest) -> DomainResult<Page>;
+    /// The number of comments a listing holds.
+    async fn count(&self, query: &CommentQuery) -> DomainResult<u64>;
+    /// Pending comments, oldest first.
+    async fn pending(&self, limit: u64) -> DomainResult<Vec<Comment>>;
+    /// Responses of these comments, oldest first.
+    async fn responses(&self, ids: &[CommentId]) -> DomainResult<Vec<Response>>;
+    /// Events of these comments, oldest first.
+    async fn events(&self, ids: &[CommentId]) -> DomainResult<Vec<CommentEvent>>;
+    /// Records a citizen's support once; the comment afterwards.
+    async fn support(&self, id: CommentId, citizen: CitizenId, at: DateTime<Utc>) -> DomainResult<Comment>;
+    /// Records a citizen's flag once, with a FLAGGED event; whether it was new.
+    async fn flag(&self, id: CommentId, citizen: CitizenId, reason: &str, at: DateTime<Utc>) -> DomainResult<bool>;
+    /// The statistics rows of comments inside `within` routed in `[from, to)`.
+    async fn stats_rows(
+        &self,
+        within: Option<&UnitCode>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> DomainResult<Vec<StatsRow>>;
+}
+
+/// A new staff account to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStaff {
+    /// Login name, normalised.
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Role.
+    pub role: Role,
+    /// Unit (officials).
+    pub unit: Option<UnitCode>,
+}
+
+/// Citizen sessions, staff accounts and their sessions.
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// Stores a citizen session by the digest of its token.
+    async fn create_citizen(&self, token_digest: &str, at: DateTime<Utc>) -> DomainResult<CitizenId>;
+    /// The citizen session with this token digest.
+    async fn citizen_by_token(&self, token_digest: &str) -> DomainResult<Option<CitizenId>>;
+    /// Stores a staff account; CONFLICT if the username is taken.
+    async fn create_staff(&self, staff: NewStaff) -> DomainResult<StaffAccount>;
+    /// The account and its password hash.
+    async fn staff_by_username(&self, username: &str) -> DomainResult<Option<(StaffAccount, String)>>;
+    /// Stores a staff session by the digest of its token.
+    async fn create_staff_session(&self, token_digest: &str, staff: StaffId, expires_at: DateTime<Utc>) -> DomainResult<()>;
+    /// The account of an unexpired, unrevoked staff session.
+    async fn staff_by_token(&self, token_digest: &str, now: DateTime<Utc>) -> DomainResult<Option<StaffAccount>>;
+}
+
+/// Password hashing (argon2id in infra); slow on purpose, so async.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// A PHC string for `password`.
+    async fn hash(&self, password: String) -> DomainResult<String>;
+    /// Whether `password` matches `hash`; with no hash, spends the same time and says no,
+    /// so that a login cannot tell unknown users from wrong passwords by timing.
+    async fn verify(&self, password: String, hash: Option<String>) -> DomainResult<bool>;
+}

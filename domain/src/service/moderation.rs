@@ -1,0 +1,121 @@
+//! What moderators do: take the oldest pending comments, approve (routing them) or reject.
+
+use super::Mati;
+use crate::auth::{Principal, Role};
+use crate::comment::{Comment, CommentId};
+use crate::lifecycle::{self, Actor};
+use crate::routing;
+use crate::text;
+use crate::{DomainError, DomainResult};
+
+/// Why a comment is rejected or flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    /// Advertising or nonsense.
+    Spam,
+    /// Insults, threats, hate.
+    Abusive,
+    /// Exposes someone's personal data.
+    PersonalData,
+    /// Already sent.
+    Duplicate,
+    /// Not a matter for a sub-national administration.
+    OffTopic,
+    /// Explained in the note.
+    Other,
+}
+
+impl RejectReason {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Spam => "SPAM",
+            Self::Abusive => "ABUSIVE",
+            Self::PersonalData => "PERSONAL_DATA",
+            Self::Duplicate => "DUPLICATE",
+            Self::OffTopic => "OFF_TOPIC",
+            Self::Other => "OTHER",
+        }
+    }
+}
+
+/// A moderator's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Publish and route, optionally correcting the category.
+    Approve {
+        /// Corrected category code.
+        category: Option<String>,
+    },
+    /// Refuse, with a reason.
+    Reject {
+        /// Why; required.
+        reason: Option<RejectReason>,
+    },
+}
+
+const MODERATORS: &[Role] = &[Role::Moderator, Role::Admin];
+
+impl Mati {
+    /// Pending comments, oldest first.
+    pub async fn moderation_queue(&self, caller: &Principal, first: i64) -> DomainResult<Vec<Comment>> {
+        caller.staff_with(MODERATORS)?;
+        let limit = super::reads::clamp_first(first)?;
+        self.ports.comments.pending(limit).await
+    }
+
+    /// Approves or rejects a pending comment.
+    pub async fn moderate(
+        &self,
+        caller: &Principal,
+        id: CommentId,
+        decision: Decision,
+        note: Option<&str>,
+    ) -> DomainResult<Comment> {
+        let staff = caller.staff_with(MODERATORS)?;
+        let note = note.map(|n| text::note("note", n)).transpose()?;
+        let comment = self.comment_by_id(id).await?;
+        let by = Actor {
+            staff: staff.id,
+            at: self.now(),
+        };
+        let change = match decision {
+            Decision::Approve { category } => {
+                let corrected = match category {
+                    Some(code) => Some(self.category("categoryCode", &code).await?),
+                    None => None,
+                };
+                let category = match corrected.clone() {
+                    Some(category) => category,
+                    None => self.category("categoryCode", &comment.category_code).await?,
+                };
+                let unit = routing::responsible_unit(&comment.commune_code, &category)?;
+                let mut change = lifecycle::approve(&comment, unit, corrected.map(|c| c.code), &self.rules.deadlines, by)?;
+                if let (Some(note), Some(approved)) = (note, change.events.first_mut()) {
+                    approved.note = Some(note);
+                }
+                change
+            }
+            Decision::Reject { reason: None } => {
+                return Err(DomainError::invalid(
+                    "reason",
+                    "a rejection needs a reason",
+                    "ការបដិសេធត្រូវមានហេតុផល",
+                ));
+            }
+            Decision::Reject { reason: Some(reason) } => lifecycle::reject(&comment, reason.as_str(), note, by)?,
+        };
+        self.ports.comments.apply(change).await
+    }
+
+    /// The comment with this id, whoever asks; NOT_FOUND if none.
+    pub(super) async fn comment_by_id(&self, id: CommentId) -> DomainResult<Comment> {
+        self.ports
+            .comments
+            .get_many(&[id])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| DomainError::NotFound("comment".into()))
+    }
+}

@@ -1,0 +1,229 @@
+//! Reading: the gazetteer, categories, comments, listings and statistics.
+
+use chrono::{DateTime, Utc};
+
+use super::Mati;
+use crate::auth::{Principal, Role};
+use crate::category::Category;
+use crate::comment::{Comment, CommentId};
+use crate::geography::{AdminLevel, AdminUnit, UnitCode, UnitFilter};
+use crate::lifecycle::CommentStatus;
+use crate::ports::{CommentQuery, Page, PageRequest, Visibility};
+use crate::stats::{self, ResponseStats};
+use crate::tracking::TrackingCode;
+use crate::{DomainError, DomainResult, privacy, text};
+
+/// The largest page a listing returns.
+pub const MAX_PAGE: u64 = 100;
+/// The most units a gazetteer search returns.
+const MAX_UNITS: u64 = 20_000;
+
+/// Filters of the public listing.
+#[derive(Debug, Clone, Default)]
+pub struct CommentFilter {
+    /// Unit whose comments to list.
+    pub unit_code: Option<String>,
+    /// Only this status.
+    pub status: Option<CommentStatus>,
+    /// Only this category.
+    pub category_code: Option<String>,
+}
+
+/// Filters of an official's inbox.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    /// Only this status.
+    pub status: Option<CommentStatus>,
+    /// Only comments past their first-response deadline without a response.
+    pub overdue_only: bool,
+}
+
+/// A listing: the query behind it (for counting) and one page.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// The query, to count its comments when asked.
+    pub query: CommentQuery,
+    /// The page.
+    pub page: Page,
+}
+
+/// Checks a page size: negative is an error; more than [`MAX_PAGE`] is cut to it.
+pub(super) fn clamp_first(first: i64) -> DomainResult<u64> {
+    u64::try_from(first)
+        .map(|n| n.min(MAX_PAGE))
+        .map_err(|_| DomainError::invalid("first", "must not be negative", "ចំនួនមិនអាចអវិជ្ជមានទេ"))
+}
+
+impl Mati {
+    /// Units by level, parent and search text (Khmer, English in any case, or code prefix).
+    pub async fn admin_units(
+        &self,
+        level: Option<AdminLevel>,
+        parent: Option<&str>,
+        search: Option<&str>,
+    ) -> DomainResult<Vec<AdminUnit>> {
+        let parent = parent.map(|raw| UnitCode::parse("parentCode", raw)).transpose()?;
+        let search = search
+            .map(|raw| text::bounded("search", raw, 1, 100))
+            .transpose()?;
+        let filter = UnitFilter {
+            level,
+            parent,
+            search,
+            limit: MAX_UNITS,
+        };
+        self.ports.geography.list_units(&filter).await
+    }
+
+    /// One unit, if the code is known.
+    pub async fn admin_unit(&self, code: &str) -> DomainResult<Option<AdminUnit>> {
+        let code = UnitCode::parse("code", code)?;
+        Ok(self.ports.geography.units(&[code]).await?.into_iter().next())
+    }
+
+    /// Every category.
+    pub async fn categories(&self) -> DomainResult<Vec<Category>> {
+        self.ports.categories.categories().await
+    }
+
+    /// A comment the caller may see.
+    pub async fn comment(&self, caller: &Principal, id: CommentId) -> DomainResult<Option<Comment>> {
+        let found = self.ports.comments.get_many(&[id]).await?.into_iter().next();
+        Ok(found.filter(|c| privacy::may_view(caller, c)))
+    }
+
+    /// The comment with this code, for anyone holding it: the code is the credential.
+    pub async fn comment_by_tracking_code(&self, code: &str) -> DomainResult<Option<Comment>> {
+        let code = TrackingCode::parse("trackingCode", code)?;
+        self.ports.comments.by_tracking_code(&code).await
+    }
+
+    /// Approved comments, newest first: public ones for everybody, private ones too for
+    /// moderators and for the officials they are assigned to.
+    pub async fn comments(
+        &self,
+        caller: &Principal,
+        filter: CommentFilter,
+        first: i64,
+        after: Option<CommentId>,
+    ) -> DomainResult<Listing> {
+        let within = match filter.unit_code.as_deref() {
+            Some(raw) => Some(self.existing_unit("unitCode", UnitCode::parse("unitCode", raw)?).await?),
+            None => None,
+        };
+        let category = match filter.category_code.as_deref() {
+            Some(code) => Some(self.category("categoryCode", code).await?.code),
+            None => None,
+        };
+        let visibility = if caller.is_moderator() {
+            Visibility::All
+        } else if let Some(unit) = caller.official_unit() {
+            Visibility::PublicOrAssignedTo(unit.clone())
+        } else {
+            Visibility::Public
+        };
+        let query = CommentQuery {
+            within,
+            assigned_to: None,
+            status: filter.status,
+            category,
+            visibility,
+            overdue_at: None,
+        };
+        self.listing(query, first, after).await
+    }
+
+    /// The comments currently assigned to the calling official's unit.
+    pub async fn inbox(&self, caller: &Principal, filter: InboxFilter, first: i64, after: Option<CommentId>) -> DomainResult<Listing> {
+        let staff = caller.staff_with(&[Role::Official])?;
+        let unit = staff
+            .unit
+            .clone()
+            .ok_or_else(|| DomainError::forbidden("this official has no unit"))?;
+        let query = CommentQuery {
+            within: None,
+            assigned_to: Some(unit),
+            status: filter.status,
+            category: None,
+            visibility: Visibility::All,
+            overdue_at: filter.overdue_only.then(|| self.now()),
+        };
+        self.listing(query, first, after).await
+    }
+
+    async fn listing(&self, query: CommentQuery, first: i64, after: Option<CommentId>) -> DomainResult<Listing> {
+        let first = clamp_first(first)?;
+        let page = self.ports.comments.page(&query, PageRequest { first, after }).await?;
+        Ok(Listing { query, page })
+    }
+
+    /// How many comments a listing holds.
+    pub async fn count(&self, query: &CommentQuery) -> DomainResult<u64> {
+        self.ports.comments.count(query).await
+    }
+
+    /// PRODUCT.md §5 for a unit (the country when none) and a period.
+    pub async fn response_stats(
+        &self,
+        unit_code: Option<&str>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> DomainResult<ResponseStats> {
+        let unit = self.stats_unit(unit_code).await?;
+        check_period(from, to)?;
+        let rows = self.ports.comments.stats_rows(unit.as_ref(), from, to).await?;
+        Ok(stats::compute(unit, &rows, self.now()))
+    }
+
+    /// One row per child administration of the unit (per province for the country).
+    pub async fn response_stats_by_child(
+        &self,
+        unit_code: Option<&str>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> DomainResult<Vec<ResponseStats>> {
+        let unit = self.stats_unit(unit_code).await?;
+        check_period(from, to)?;
+        if unit.as_ref().is_some_and(|u| u.level() >= AdminLevel::Commune) {
+            return Err(DomainError::invalid(
+                "unitCode",
+                "a commune has no child administrations; give a district or province",
+                "ឃុំសង្កាត់មិនមានអង្គភាពរងទេ",
+            ));
+        }
+        let filter = UnitFilter {
+            level: if unit.is_none() { Some(AdminLevel::Province) } else { None },
+            parent: unit.clone(),
+            search: None,
+            limit: MAX_UNITS,
+        };
+        let children: Vec<UnitCode> = self
+            .ports
+            .geography
+            .list_units(&filter)
+            .await?
+            .into_iter()
+            .map(|u| u.code)
+            .collect();
+        let rows = self.ports.comments.stats_rows(unit.as_ref(), from, to).await?;
+        Ok(stats::by_child(unit.as_ref(), &children, &rows, self.now()))
+    }
+
+    async fn stats_unit(&self, raw: Option<&str>) -> DomainResult<Option<UnitCode>> {
+        match raw {
+            Some(raw) => Ok(Some(self.administration("unitCode", raw).await?)),
+            None => Ok(None),
+        }
+    }
+}
+
+fn check_period(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> DomainResult<()> {
+    match (from, to) {
+        (Some(from), Some(to)) if from >= to => Err(DomainError::invalid(
+            "to",
+            "must be later than from",
+            "កាលបរិច្ឆេទបញ្ចប់ត្រូវនៅក្រោយកាលបរិច្ឆេទចាប់ផ្តើម",
+        )),
+        _ => Ok(()),
+    }
+}

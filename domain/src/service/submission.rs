@@ -1,0 +1,166 @@
+//! What citizens do: submit, rate, support and flag.
+
+use super::Mati;
+use crate::auth::Principal;
+use crate::category::Category;
+use crate::comment::{AgeGroup, Comment, CommentId, Gender, NewComment};
+use crate::geography::{AdminLevel, UnitCode};
+use crate::lifecycle;
+use super::moderation::RejectReason;
+use crate::ports::Inserted;
+use crate::text::CommentBody;
+use crate::tracking::TrackingCode;
+use crate::{DomainError, DomainResult};
+
+/// A comment as a citizen's phone sends it, not yet validated.
+#[derive(Debug, Clone, Default)]
+pub struct Submission {
+    /// The text.
+    pub body: String,
+    /// Category code.
+    pub category_code: String,
+    /// Commune or sangkat code.
+    pub commune_code: String,
+    /// Village code, optional.
+    pub village_code: Option<String>,
+    /// Public once approved?
+    pub is_public: bool,
+    /// Self-declared gender.
+    pub gender: Option<Gender>,
+    /// Self-declared age group.
+    pub age_group: Option<AgeGroup>,
+    /// Idempotency key chosen by the phone.
+    pub client_id: Option<String>,
+}
+
+/// Attempts at a fresh tracking code before giving up; with 30^8 codes a clash is rare.
+const TRACKING_CODE_ATTEMPTS: usize = 5;
+
+impl Mati {
+    /// Stores a citizen's comment as PENDING, or returns the first one sent with the same
+    /// `clientId` from the same session.
+    pub async fn submit_comment(&self, caller: &Principal, input: Submission) -> DomainResult<Comment> {
+        let author = caller.citizen()?;
+        let body = CommentBody::parse("body", &input.body)?;
+        let client_id = input.client_id.as_deref().map(client_id).transpose()?;
+        let category = self.category("categoryCode", &input.category_code).await?;
+        let commune = self.unit_at("communeCode", &input.commune_code, AdminLevel::Commune).await?;
+        let village = match input.village_code.as_deref() {
+            Some(raw) => {
+                let village = self.unit_at("villageCode", raw, AdminLevel::Village).await?;
+                if !village.is_within(&commune) {
+                    return Err(DomainError::invalid(
+                        "villageCode",
+                        "the village is not in the given commune",
+                        "ភូមិនេះមិនស្ថិតនៅក្នុងឃុំសង្កាត់នេះទេ",
+                    ));
+                }
+                Some(village)
+            }
+            None => None,
+        };
+        let mut new = NewComment {
+            tracking_code: TrackingCode::generate(&mut rand::rng()),
+            body: body.into_inner(),
+            category_code: category.code,
+            commune_code: commune,
+            village_code: village,
+            is_public: input.is_public,
+            author,
+            client_id,
+            gender: input.gender,
+            age_group: input.age_group,
+            at: self.now(),
+        };
+        for _ in 0..TRACKING_CODE_ATTEMPTS {
+            match self.ports.comments.insert(new.clone()).await? {
+                Inserted::Created(comment) | Inserted::Existing(comment) => return Ok(comment),
+                Inserted::TrackingCodeTaken => {
+                    new.tracking_code = TrackingCode::generate(&mut rand::rng());
+                }
+            }
+        }
+        Err(DomainError::Internal("no free tracking code after several attempts".into()))
+    }
+
+    /// The author rates the resolution of the comment with this tracking code.
+    pub async fn rate_resolution(&self, caller: &Principal, tracking_code: &str, satisfied: bool) -> DomainResult<Comment> {
+        let citizen = caller.citizen()?;
+        let code = TrackingCode::parse("trackingCode", tracking_code)?;
+        let comment = self
+            .ports
+            .comments
+            .by_tracking_code(&code)
+            .await?
+            .filter(|c| c.author == citizen)
+            .ok_or_else(|| DomainError::NotFound("comment".into()))?;
+        let change = lifecycle::rate(&comment, satisfied, self.now())?;
+        self.ports.comments.apply(change).await
+    }
+
+    /// A citizen supports ("me too") a published public comment; once per session.
+    pub async fn support_comment(&self, caller: &Principal, id: CommentId) -> DomainResult<Comment> {
+        let citizen = caller.citizen()?;
+        let comment = self.public_comment(id).await?;
+        self.ports.comments.support(comment.id, citizen, self.now()).await
+    }
+
+    /// A citizen flags a published public comment; once per session. Returns whether the
+    /// flag was new.
+    pub async fn flag_comment(&self, caller: &Principal, id: CommentId, reason: RejectReason) -> DomainResult<bool> {
+        let citizen = caller.citizen()?;
+        let comment = self.public_comment(id).await?;
+        self.ports
+            .comments
+            .flag(comment.id, citizen, reason.as_str(), self.now())
+            .await
+    }
+
+    async fn public_comment(&self, id: CommentId) -> DomainResult<Comment> {
+        self.ports
+            .comments
+            .get_many(&[id])
+            .await?
+            .into_iter()
+            .find(|c| c.is_public && c.status.is_published())
+            .ok_or_else(|| DomainError::NotFound("comment".into()))
+    }
+
+    /// The category with this code, else BAD_USER_INPUT on `field`.
+    pub(super) async fn category(&self, field: &str, code: &str) -> DomainResult<Category> {
+        self.ports
+            .categories
+            .categories()
+            .await?
+            .into_iter()
+            .find(|c| c.code == code.trim())
+            .ok_or_else(|| DomainError::invalid(field, &format!("unknown category {code}"), "រកមិនឃើញប្រភេទនេះទេ"))
+    }
+
+    /// An existing unit of `level` sent as `field`.
+    async fn unit_at(&self, field: &str, raw: &str, level: AdminLevel) -> DomainResult<UnitCode> {
+        let code = UnitCode::parse(field, raw)?;
+        if code.level() != level {
+            return Err(DomainError::invalid(
+                field,
+                &format!("must be a {} code of {} digits", level.as_str().to_lowercase(), level.code_len()),
+                "លេខកូដតំបន់មិនត្រឹមត្រូវ",
+            ));
+        }
+        self.existing_unit(field, code).await
+    }
+}
+
+/// A phone's idempotency key: 1 to 64 visible ASCII characters.
+fn client_id(raw: &str) -> DomainResult<String> {
+    let valid = (1..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(DomainError::invalid(
+            "clientId",
+            "must be 1 to 64 visible ASCII characters",
+            "លេខសម្គាល់មិនត្រឹមត្រូវ",
+        ))
+    }
+}
