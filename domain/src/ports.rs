@@ -19,12 +19,14 @@ pub trait Geography: Send + Sync {
     async fn units(&self, codes: &[UnitCode]) -> DomainResult<Vec<AdminUnit>>;
     /// Units matching a filter, ordered by code.
     async fn list_units(&self, filter: &UnitFilter) -> DomainResult<Vec<AdminUnit>>;
+    /// The children of these units, ordered by code.
+    async fn children(&self, parents: &[UnitCode]) -> DomainResult<Vec<AdminUnit>>;
 }
 
 /// The category table.
 #[async_trait]
 pub trait Categories: Send + Sync {
-    /// Every category, ordered by code.
+    /// Every category, in the table's order.
     async fn categories(&self) -> DomainResult<Vec<Category>>;
 }
 

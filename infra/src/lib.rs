@@ -1,1 +1,12 @@
-//! placeholder
+//! Mati's adapters: PostgreSQL and SQLite through sea-orm (entities, migrations and the
+//! repositories that implement the domain's ports), argon2id password hashing, the
+//! gazetteer importer and first-start seeding.
+
+pub mod bootstrap;
+pub mod db;
+pub mod gazetteer;
+pub mod migration;
+pub mod passwords;
+pub mod repo;
+
+pub use db::{Db, PoolSettings};

@@ -1,0 +1,14 @@
+//! sea-orm entities, one per table. They stay inside infra: the domain and the API
+//! have their own types, converted at the edges.
+#![allow(missing_docs, reason = "entity fields mirror the migration, documented there")]
+
+pub mod admin_unit;
+pub mod category;
+pub mod citizen;
+pub mod comment;
+pub mod comment_event;
+pub mod flag;
+pub mod response;
+pub mod staff;
+pub mod staff_session;
+pub mod support;

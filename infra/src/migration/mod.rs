@@ -1,0 +1,15 @@
+//! Schema migrations: timestamped, forward-only once landed, each with a working `down`
+//! (CI runs up, down, up on PostgreSQL and SQLite).
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m20261123_000001_core;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_core::Migration)]
+    }
+}

@@ -1,0 +1,295 @@
+//! Comments: submission (idempotent per citizen and clientId), lifecycle changes applied
+//! atomically with their events, support and flags.
+
+mod read;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mati_domain::comment::{CitizenId, Comment, CommentChange, CommentEvent, CommentId, EventKind, NewComment, NewEvent, Response};
+use mati_domain::geography::UnitCode;
+use mati_domain::lifecycle::CommentStatus;
+use mati_domain::ports::{CommentQuery, Comments, Inserted, Page, PageRequest};
+use mati_domain::stats::StatsRow;
+use mati_domain::tracking::TrackingCode;
+use mati_domain::{DomainError, DomainResult};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait, TryInsertResult,
+};
+
+use super::{SqlStore, convert};
+use crate::db::entity::{comment, comment_event, flag, response, support};
+use crate::db::{db_error, is_unique_violation};
+
+fn unit(code: Option<&UnitCode>) -> Option<String> {
+    code.map(|c| c.as_str().to_owned())
+}
+
+fn event_row(comment_id: CommentId, event: &NewEvent) -> comment_event::ActiveModel {
+    comment_event::ActiveModel {
+        comment_id: Set(comment_id),
+        kind: Set(event.kind.as_str().to_owned()),
+        at: Set(event.at),
+        unit_code: Set(unit(event.unit.as_ref())),
+        from_unit_code: Set(unit(event.from_unit.as_ref())),
+        actor_id: Set(event.actor),
+        note: Set(event.note.clone()),
+        ..Default::default()
+    }
+}
+
+/// The columns a lifecycle change may alter, with the version bumped.
+fn changed_columns(after: &Comment) -> comment::ActiveModel {
+    comment::ActiveModel {
+        category_code: Set(after.category_code.clone()),
+        status: Set(after.status.as_str().to_owned()),
+        assigned_unit: Set(unit(after.assigned_unit.as_ref())),
+        routed_at: Set(after.routed_at),
+        ack_due_at: Set(after.ack_due_at),
+        due_at: Set(after.due_at),
+        acknowledged_at: Set(after.acknowledged_at),
+        first_response_at: Set(after.first_response_at),
+        resolved_at: Set(after.resolved_at),
+        satisfied: Set(after.satisfied),
+        reopen_count: Set(after.reopen_count),
+        version: Set(after.version + 1),
+        ..Default::default()
+    }
+}
+
+async fn insert_events(txn: &impl ConnectionTrait, comment_id: CommentId, events: &[NewEvent]) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    comment_event::Entity::insert_many(events.iter().map(|e| event_row(comment_id, e)))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+impl SqlStore {
+    async fn by_client_id(&self, author: CitizenId, client_id: &str) -> DomainResult<Option<Comment>> {
+        let row = comment::Entity::find()
+            .filter(comment::Column::AuthorId.eq(author))
+            .filter(comment::Column::ClientId.eq(client_id))
+            .one(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        row.map(convert::comment).transpose()
+    }
+
+    async fn try_insert(&self, new: &NewComment) -> Result<Option<Comment>, DbErr> {
+        let _write = self.db.write_guard().await;
+        let txn = self.db.conn().begin().await?;
+        let row = comment::ActiveModel {
+            tracking_code: Set(new.tracking_code.as_str().to_owned()),
+            body: Set(new.body.clone()),
+            category_code: Set(new.category_code.clone()),
+            commune_code: Set(new.commune_code.as_str().to_owned()),
+            village_code: Set(unit(new.village_code.as_ref())),
+            status: Set(CommentStatus::Pending.as_str().to_owned()),
+            assigned_unit: Set(None),
+            is_public: Set(new.is_public),
+            author_id: Set(new.author),
+            client_id: Set(new.client_id.clone()),
+            gender: Set(new.gender.map(|g| g.as_str().to_owned())),
+            age_group: Set(new.age_group.map(|a| a.as_str().to_owned())),
+            created_at: Set(new.at),
+            reopen_count: Set(0),
+            support_count: Set(0),
+            version: Set(1),
+            ..Default::default()
+        };
+        // Concurrent retries with one clientId: the first insert wins, the others wait
+        // for it on the unique index and then do nothing.
+        let inserted = comment::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([comment::Column::AuthorId, comment::Column::ClientId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .try_insert()
+            .exec_with_returning(&txn)
+            .await?;
+        let TryInsertResult::Inserted(model) = inserted else {
+            txn.rollback().await?;
+            return Ok(None);
+        };
+        let submitted = NewEvent {
+            kind: EventKind::Submitted,
+            at: new.at,
+            unit: Some(new.commune_code.clone()),
+            from_unit: None,
+            actor: None,
+            note: None,
+        };
+        insert_events(&txn, model.id, &[submitted]).await?;
+        txn.commit().await?;
+        convert::comment(model).map(Some).map_err(|e| DbErr::Custom(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Comments for SqlStore {
+    async fn insert(&self, new: NewComment) -> DomainResult<Inserted> {
+        match self.try_insert(&new).await {
+            Ok(Some(comment)) => Ok(Inserted::Created(comment)),
+            Ok(None) => {
+                let client_id = new.client_id.as_deref().unwrap_or_default();
+                let existing = self.by_client_id(new.author, client_id).await?;
+                existing
+                    .map(Inserted::Existing)
+                    .ok_or_else(|| DomainError::Internal("comment conflicted but is not there".into()))
+            }
+            Err(err) if is_unique_violation(&err) => Ok(Inserted::TrackingCodeTaken),
+            Err(err) => Err(db_error(err)),
+        }
+    }
+
+    async fn apply(&self, change: CommentChange) -> DomainResult<Comment> {
+        let _write = self.db.write_guard().await;
+        let id = change.comment.id;
+        let result: Result<bool, DbErr> = async {
+            let txn = self.db.conn().begin().await?;
+            let updated = comment::Entity::update_many()
+                .set(changed_columns(&change.comment))
+                .filter(comment::Column::Id.eq(id))
+                .filter(comment::Column::Version.eq(change.expected_version))
+                .exec(&txn)
+                .await?;
+            if updated.rows_affected != 1 {
+                txn.rollback().await?;
+                return Ok(false);
+            }
+            insert_events(&txn, id, &change.events).await?;
+            if let Some(answer) = &change.response {
+                let row = response::ActiveModel {
+                    comment_id: Set(id),
+                    body: Set(answer.body.clone()),
+                    unit_code: Set(answer.unit.as_str().to_owned()),
+                    author_id: Set(answer.author),
+                    created_at: Set(answer.at),
+                    ..Default::default()
+                };
+                response::Entity::insert(row).exec_without_returning(&txn).await?;
+            }
+            txn.commit().await?;
+            Ok(true)
+        }
+        .await;
+        if !result.map_err(db_error)? {
+            return Err(DomainError::conflict(
+                "the comment was changed by someone else meanwhile; reload it and try again",
+            ));
+        }
+        let mut after = change.comment;
+        after.version += 1;
+        Ok(after)
+    }
+
+    async fn get_many(&self, ids: &[CommentId]) -> DomainResult<Vec<Comment>> {
+        self.comments_by_id(ids).await
+    }
+
+    async fn by_tracking_code(&self, code: &TrackingCode) -> DomainResult<Option<Comment>> {
+        let row = comment::Entity::find()
+            .filter(comment::Column::TrackingCode.eq(code.as_str()))
+            .one(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        row.map(convert::comment).transpose()
+    }
+
+    async fn page(&self, query: &CommentQuery, page: PageRequest) -> DomainResult<Page> {
+        self.comment_page(query, page).await
+    }
+
+    async fn count(&self, query: &CommentQuery) -> DomainResult<u64> {
+        self.comment_count(query).await
+    }
+
+    async fn pending(&self, limit: u64) -> DomainResult<Vec<Comment>> {
+        self.pending_comments(limit).await
+    }
+
+    async fn responses(&self, ids: &[CommentId]) -> DomainResult<Vec<Response>> {
+        self.responses_of(ids).await
+    }
+
+    async fn events(&self, ids: &[CommentId]) -> DomainResult<Vec<CommentEvent>> {
+        self.events_of(ids).await
+    }
+
+    async fn support(&self, id: CommentId, citizen: CitizenId, at: DateTime<Utc>) -> DomainResult<Comment> {
+        let result: Result<(), DbErr> = async {
+            let _write = self.db.write_guard().await;
+            let txn = self.db.conn().begin().await?;
+            let row = support::ActiveModel {
+                comment_id: Set(id),
+                citizen_id: Set(citizen),
+                created_at: Set(at),
+            };
+            let inserted = support::Entity::insert(row)
+                .on_conflict_do_nothing()
+                .exec_without_returning(&txn)
+                .await?;
+            if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+                comment::Entity::update_many()
+                    .col_expr(comment::Column::SupportCount, Expr::col(comment::Column::SupportCount).add(1))
+                    .filter(comment::Column::Id.eq(id))
+                    .exec(&txn)
+                    .await?;
+            }
+            txn.commit().await
+        }
+        .await;
+        result.map_err(db_error)?;
+        self.comments_by_id(&[id])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| DomainError::NotFound("comment".into()))
+    }
+
+    async fn flag(&self, id: CommentId, citizen: CitizenId, reason: &str, at: DateTime<Utc>) -> DomainResult<bool> {
+        let result: Result<bool, DbErr> = async {
+            let _write = self.db.write_guard().await;
+            let txn = self.db.conn().begin().await?;
+            let row = flag::ActiveModel {
+                comment_id: Set(id),
+                citizen_id: Set(citizen),
+                reason: Set(reason.to_owned()),
+                created_at: Set(at),
+            };
+            let inserted = flag::Entity::insert(row)
+                .on_conflict_do_nothing()
+                .exec_without_returning(&txn)
+                .await?;
+            let new = matches!(inserted, TryInsertResult::Inserted(n) if n > 0);
+            if new {
+                let flagged = NewEvent {
+                    kind: EventKind::Flagged,
+                    at,
+                    unit: None,
+                    from_unit: None,
+                    actor: None,
+                    note: Some(reason.to_owned()),
+                };
+                insert_events(&txn, id, &[flagged]).await?;
+            }
+            txn.commit().await?;
+            Ok(new)
+        }
+        .await;
+        result.map_err(db_error)
+    }
+
+    async fn stats_rows(
+        &self,
+        within: Option<&UnitCode>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> DomainResult<Vec<StatsRow>> {
+        self.routed_rows(within, from, to).await
+    }
+}

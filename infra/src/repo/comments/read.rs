@@ -1,0 +1,188 @@
+//! Reading comments: by id, pages and counts of listings, the moderation queue, batched
+//! events and responses (for the API's loaders), and the rows statistics are built from.
+
+use chrono::{DateTime, Utc};
+use mati_domain::DomainResult;
+use mati_domain::comment::{Comment, CommentEvent, CommentId, Response};
+use mati_domain::geography::UnitCode;
+use mati_domain::lifecycle::CommentStatus;
+use mati_domain::ports::{CommentQuery, Page, PageRequest, Visibility};
+use mati_domain::stats::StatsRow;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+
+use super::SqlStore;
+use crate::db::db_error;
+use crate::db::entity::{comment, comment_event, response};
+use crate::repo::convert;
+
+const PUBLISHED: [CommentStatus; 4] = [
+    CommentStatus::Routed,
+    CommentStatus::Acknowledged,
+    CommentStatus::Responded,
+    CommentStatus::Resolved,
+];
+
+fn statuses(list: &[CommentStatus]) -> impl Iterator<Item = &'static str> + '_ {
+    list.iter().map(|s| s.as_str())
+}
+
+/// The WHERE clause of a listing. Callers other than moderators only ever see published
+/// comments, whatever status they ask for.
+fn filtered(query: &CommentQuery) -> Select<comment::Entity> {
+    use comment::Column;
+    let mut select = comment::Entity::find();
+    if let Some(within) = &query.within {
+        select = select.filter(Column::CommuneCode.starts_with(within.as_str()));
+    }
+    if let Some(unit) = &query.assigned_to {
+        select = select.filter(Column::AssignedUnit.eq(unit.as_str()));
+    }
+    match query.status {
+        Some(status) => select = select.filter(Column::Status.eq(status.as_str())),
+        None => select = select.filter(Column::Status.is_in(statuses(&PUBLISHED))),
+    }
+    if let Some(category) = &query.category {
+        select = select.filter(Column::CategoryCode.eq(category.as_str()));
+    }
+    match &query.visibility {
+        Visibility::All => {}
+        Visibility::Public => {
+            select = select
+                .filter(Column::Status.is_in(statuses(&PUBLISHED)))
+                .filter(Column::IsPublic.eq(true));
+        }
+        Visibility::PublicOrAssignedTo(unit) => {
+            select = select.filter(Column::Status.is_in(statuses(&PUBLISHED))).filter(
+                Condition::any()
+                    .add(Column::IsPublic.eq(true))
+                    .add(Column::AssignedUnit.eq(unit.as_str())),
+            );
+        }
+    }
+    if let Some(at) = query.overdue_at {
+        select = select
+            .filter(Column::FirstResponseAt.is_null())
+            .filter(Column::DueAt.lt(at))
+            .filter(Column::Status.is_in(statuses(&[CommentStatus::Routed, CommentStatus::Acknowledged])));
+    }
+    select
+}
+
+fn convert_all(rows: Vec<comment::Model>) -> DomainResult<Vec<Comment>> {
+    rows.into_iter().map(convert::comment).collect()
+}
+
+impl SqlStore {
+    pub(super) async fn comments_by_id(&self, ids: &[CommentId]) -> DomainResult<Vec<Comment>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = comment::Entity::find()
+            .filter(comment::Column::Id.is_in(ids.iter().copied()))
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        convert_all(rows)
+    }
+
+    pub(super) async fn comment_page(&self, query: &CommentQuery, page: PageRequest) -> DomainResult<Page> {
+        let mut select = filtered(query);
+        if let Some(after) = page.after {
+            select = select.filter(comment::Column::Id.lt(after));
+        }
+        // Keyset pagination on the id: a cursor stays valid however many comments arrive.
+        let mut rows = select
+            .order_by_desc(comment::Column::Id)
+            .limit(page.first + 1)
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        let has_next = rows.len() as u64 > page.first;
+        rows.truncate(usize::try_from(page.first).unwrap_or(usize::MAX));
+        Ok(Page {
+            items: convert_all(rows)?,
+            has_next,
+        })
+    }
+
+    pub(super) async fn comment_count(&self, query: &CommentQuery) -> DomainResult<u64> {
+        filtered(query).count(self.db.conn()).await.map_err(db_error)
+    }
+
+    pub(super) async fn pending_comments(&self, limit: u64) -> DomainResult<Vec<Comment>> {
+        let rows = comment::Entity::find()
+            .filter(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
+            .order_by_asc(comment::Column::Id)
+            .limit(limit)
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        convert_all(rows)
+    }
+
+    pub(super) async fn responses_of(&self, ids: &[CommentId]) -> DomainResult<Vec<Response>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = response::Entity::find()
+            .filter(response::Column::CommentId.is_in(ids.iter().copied()))
+            .order_by_asc(response::Column::Id)
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        rows.into_iter().map(convert::response).collect()
+    }
+
+    pub(super) async fn events_of(&self, ids: &[CommentId]) -> DomainResult<Vec<CommentEvent>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = comment_event::Entity::find()
+            .filter(comment_event::Column::CommentId.is_in(ids.iter().copied()))
+            .order_by_asc(comment_event::Column::Id)
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        rows.into_iter().map(convert::event).collect()
+    }
+
+    pub(super) async fn routed_rows(
+        &self,
+        within: Option<&UnitCode>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> DomainResult<Vec<StatsRow>> {
+        use comment::Column;
+        let mut select = comment::Entity::find()
+            .select_only()
+            .columns([Column::CommuneCode, Column::RoutedAt, Column::DueAt, Column::FirstResponseAt, Column::Status])
+            .filter(Column::RoutedAt.is_not_null());
+        if let Some(unit) = within {
+            select = select.filter(Column::CommuneCode.starts_with(unit.as_str()));
+        }
+        if let Some(from) = from {
+            select = select.filter(Column::RoutedAt.gte(from));
+        }
+        if let Some(to) = to {
+            select = select.filter(Column::RoutedAt.lt(to));
+        }
+        type Row = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, String);
+        let rows: Vec<Row> = select.into_tuple().all(self.db.conn()).await.map_err(db_error)?;
+        rows.into_iter()
+            .filter_map(|(commune, routed_at, due_at, first_response_at, status)| {
+                let routed_at = routed_at?;
+                Some((|| {
+                    Ok(StatsRow {
+                        commune: convert::code(&commune)?,
+                        routed_at,
+                        due_at,
+                        first_response_at,
+                        status: CommentStatus::parse(&status).ok_or_else(|| {
+                            mati_domain::DomainError::Internal(format!("stored status {status:?} is not valid"))
+                        })?,
+                    })
+                })())
+            })
+            .collect()
+    }
+}
