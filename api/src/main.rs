@@ -1,1 +1,5 @@
-fn main() {}
+//! The `mati` binary: the server and its command line.
+
+fn main() -> std::process::ExitCode {
+    mati_api::cli::main()
+}

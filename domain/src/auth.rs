@@ -39,9 +39,7 @@ impl Role {
 
     /// Parses a stored or typed name, in any case.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|role| role.as_str().eq_ignore_ascii_case(s))
+        Self::ALL.into_iter().find(|role| role.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -229,8 +227,14 @@ mod tests {
     #[test]
     fn a_role_check_distinguishes_unauthenticated_from_forbidden() {
         let anonymous = Principal::Anonymous;
-        assert_eq!(anonymous.staff_with(&[Role::Admin]).err(), Some(DomainError::Unauthenticated));
+        assert_eq!(
+            anonymous.staff_with(&[Role::Admin]).err(),
+            Some(DomainError::Unauthenticated)
+        );
         let citizen = Principal::Citizen(1);
-        assert!(matches!(citizen.staff_with(&[Role::Admin]), Err(DomainError::Forbidden(_))));
+        assert!(matches!(
+            citizen.staff_with(&[Role::Admin]),
+            Err(DomainError::Forbidden(_))
+        ));
     }
 }

@@ -70,9 +70,7 @@ impl DomainError {
     pub fn for_field(self, field: &str) -> Self {
         match self {
             Self::InvalidInput {
-                message,
-                message_km,
-                ..
+                message, message_km, ..
             } => Self::InvalidInput {
                 field: field.to_owned(),
                 message,

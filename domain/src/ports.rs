@@ -147,7 +147,12 @@ pub trait Accounts: Send + Sync {
     /// The account and its password hash.
     async fn staff_by_username(&self, username: &str) -> DomainResult<Option<(StaffAccount, String)>>;
     /// Stores a staff session by the digest of its token.
-    async fn create_staff_session(&self, token_digest: &str, staff: StaffId, expires_at: DateTime<Utc>) -> DomainResult<()>;
+    async fn create_staff_session(
+        &self,
+        token_digest: &str,
+        staff: StaffId,
+        expires_at: DateTime<Utc>,
+    ) -> DomainResult<()>;
     /// The account of an unexpired, unrevoked staff session.
     async fn staff_by_token(&self, token_digest: &str, now: DateTime<Utc>) -> DomainResult<Option<StaffAccount>>;
 }

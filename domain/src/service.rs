@@ -78,4 +78,3 @@ impl Mati {
         self.ports.clock.now()
     }
 }
-

@@ -52,14 +52,23 @@ pub fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
         return None;
     }
     // n is small enough (comments of one query) for f64 to be exact here.
-    #[expect(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "rank of a slice index")]
+    #[expect(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "rank of a slice index"
+    )]
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
 /// Computes the counters for `unit` over `rows` (already restricted to the unit and the
 /// period) as they stand at `now`.
-pub fn compute<'a>(unit: Option<UnitCode>, rows: impl IntoIterator<Item = &'a StatsRow>, now: DateTime<Utc>) -> ResponseStats {
+pub fn compute<'a>(
+    unit: Option<UnitCode>,
+    rows: impl IntoIterator<Item = &'a StatsRow>,
+    now: DateTime<Utc>,
+) -> ResponseStats {
     let mut received = 0;
     let mut resolved = 0;
     let mut overdue = 0;
@@ -82,7 +91,11 @@ pub fn compute<'a>(unit: Option<UnitCode>, rows: impl IntoIterator<Item = &'a St
     hours.sort_by(f64::total_cmp);
     let responded = hours.len() as u64;
     #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-    let response_rate = if received == 0 { 0.0 } else { responded as f64 / received as f64 };
+    let response_rate = if received == 0 {
+        0.0
+    } else {
+        responded as f64 / received as f64
+    };
     ResponseStats {
         unit,
         received,
@@ -97,7 +110,12 @@ pub fn compute<'a>(unit: Option<UnitCode>, rows: impl IntoIterator<Item = &'a St
 
 /// One row per child of `parent` (per province when `parent` is none), in `children`'s
 /// order, including children that received nothing.
-pub fn by_child(parent: Option<&UnitCode>, children: &[UnitCode], rows: &[StatsRow], now: DateTime<Utc>) -> Vec<ResponseStats> {
+pub fn by_child(
+    parent: Option<&UnitCode>,
+    children: &[UnitCode],
+    rows: &[StatsRow],
+    now: DateTime<Utc>,
+) -> Vec<ResponseStats> {
     let level = parent
         .map_or(Some(AdminLevel::Province), |p| p.level().child())
         .unwrap_or(AdminLevel::Village)

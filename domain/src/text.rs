@@ -10,10 +10,7 @@ use crate::DomainError;
 /// NFC-normalises `raw`, turns `\r\n` into `\n`, trims it, and rejects NUL and control
 /// characters other than line feed and tab. `field` names the input in the error.
 pub fn normalise(field: &str, raw: &str) -> Result<String, DomainError> {
-    if let Some(bad) = raw
-        .chars()
-        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    if let Some(bad) = raw.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         let message = if bad == '\0' {
             "must not contain NUL characters".to_owned()
         } else {
@@ -113,7 +110,11 @@ mod tests {
 
     #[test]
     fn nul_and_control_characters_are_rejected_with_the_field() {
-        for raw in ["road is broken\0 badly", "road is \u{7} broken badly", "\u{1b}[31mred road"] {
+        for raw in [
+            "road is broken\0 badly",
+            "road is \u{7} broken badly",
+            "\u{1b}[31mred road",
+        ] {
             match CommentBody::parse("body", raw) {
                 Err(DomainError::InvalidInput { field, .. }) => assert_eq!(field, "body"),
                 other => panic!("expected invalid input, got {other:?}"),

@@ -32,13 +32,16 @@ pub async fn prepare(db: &Db) -> anyhow::Result<Seeded> {
     db.migrate_up().await?;
     let mut seeded = Seeded::default();
     if category_row::Entity::find().one(db.conn()).await?.is_none() {
-        let rows = category::defaults().into_iter().zip(0..).map(|(c, position)| category_row::ActiveModel {
-            code: Set(c.code),
-            name_km: Set(c.name_km),
-            name_en: Set(c.name_en),
-            responsible_level: Set(c.responsible_level.as_str().to_owned()),
-            position: Set(position),
-        });
+        let rows = category::defaults()
+            .into_iter()
+            .zip(0..)
+            .map(|(c, position)| category_row::ActiveModel {
+                code: Set(c.code),
+                name_km: Set(c.name_km),
+                name_en: Set(c.name_en),
+                responsible_level: Set(c.responsible_level.as_str().to_owned()),
+                position: Set(position),
+            });
         let _write = db.write_guard().await;
         let inserted = category_row::Entity::insert_many(rows)
             .on_conflict_do_nothing()

@@ -2,9 +2,9 @@
 
 use std::sync::OnceLock;
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::Argon2;
 use async_trait::async_trait;
 use mati_domain::ports::PasswordHasher;
 use mati_domain::{DomainError, DomainResult};
@@ -62,7 +62,11 @@ mod tests {
     async fn a_password_verifies_against_its_argon2id_hash_only() -> DomainResult<()> {
         let hash = Argon2id.hash("correct horse battery".into()).await?;
         assert!(hash.starts_with("$argon2id$"));
-        assert!(Argon2id.verify("correct horse battery".into(), Some(hash.clone())).await?);
+        assert!(
+            Argon2id
+                .verify("correct horse battery".into(), Some(hash.clone()))
+                .await?
+        );
         assert!(!Argon2id.verify("wrong horse battery".into(), Some(hash)).await?);
         assert!(!Argon2id.verify("mati decoy password, never valid".into(), None).await?);
         Ok(())

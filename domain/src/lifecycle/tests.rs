@@ -53,7 +53,14 @@ fn ok(change: Result<CommentChange, DomainError>) -> CommentChange {
 }
 
 fn routed() -> Comment {
-    ok(approve(&pending(), code("120105"), None, &DeadlinePolicy::default(), by(1))).comment
+    ok(approve(
+        &pending(),
+        code("120105"),
+        None,
+        &DeadlinePolicy::default(),
+        by(1),
+    ))
+    .comment
 }
 
 fn kinds(change: &CommentChange) -> Vec<EventKind> {
@@ -62,7 +69,13 @@ fn kinds(change: &CommentChange) -> Vec<EventKind> {
 
 #[test]
 fn approval_routes_the_comment_and_starts_both_deadlines() {
-    let change = ok(approve(&pending(), code("120105"), None, &DeadlinePolicy::default(), by(1)));
+    let change = ok(approve(
+        &pending(),
+        code("120105"),
+        None,
+        &DeadlinePolicy::default(),
+        by(1),
+    ));
     let after = &change.comment;
     assert_eq!(after.status, CommentStatus::Routed);
     assert_eq!(after.assigned_unit, Some(code("120105")));
@@ -75,9 +88,20 @@ fn approval_routes_the_comment_and_starts_both_deadlines() {
 
 #[test]
 fn a_moderator_can_correct_the_category_on_approval() {
-    let change = ok(approve(&pending(), code("1201"), Some("SOLID_WASTE".into()), &DeadlinePolicy::default(), by(1)));
+    let change = ok(approve(
+        &pending(),
+        code("1201"),
+        Some("SOLID_WASTE".into()),
+        &DeadlinePolicy::default(),
+        by(1),
+    ));
     assert_eq!(change.comment.category_code, "SOLID_WASTE");
-    assert!(change.events[0].note.as_deref().is_some_and(|n| n.contains("SOLID_WASTE")));
+    assert!(
+        change.events[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("SOLID_WASTE"))
+    );
 }
 
 #[test]
@@ -96,7 +120,11 @@ fn the_full_happy_path_writes_one_event_per_step() {
     assert_eq!(answered.comment.first_response_at, Some(by(30).at));
     assert!(answered.response.is_some());
     let again = ok(respond(&answered.comment, "Work started.".into(), by(40)));
-    assert_eq!(again.comment.first_response_at, Some(by(30).at), "the first response time stays");
+    assert_eq!(
+        again.comment.first_response_at,
+        Some(by(30).at),
+        "the first response time stays"
+    );
     let resolved = ok(resolve(&again.comment, "Repaired.".into(), by(50)));
     assert_eq!(resolved.comment.status, CommentStatus::Resolved);
     assert_eq!(kinds(&resolved), [EventKind::Resolved]);
@@ -108,7 +136,13 @@ fn transitions_the_state_does_not_allow_are_conflicts() {
     assert!(conflict(acknowledge(&pending(), by(1))));
     assert!(conflict(respond(&pending(), "x".into(), by(1))));
     assert!(conflict(resolve(&routed(), "x".into(), by(1))));
-    assert!(conflict(approve(&routed(), code("120105"), None, &DeadlinePolicy::default(), by(1))));
+    assert!(conflict(approve(
+        &routed(),
+        code("120105"),
+        None,
+        &DeadlinePolicy::default(),
+        by(1)
+    )));
     let acked = ok(acknowledge(&routed(), by(2))).comment;
     assert!(conflict(acknowledge(&acked, by(3))));
     assert!(conflict(rate(&acked, true, t0())));
@@ -116,7 +150,13 @@ fn transitions_the_state_does_not_allow_are_conflicts() {
 
 #[test]
 fn a_referral_keeps_the_state_moves_the_unit_and_remembers_where_it_came_from() {
-    let change = ok(refer(&routed(), code("1201"), "district matter".into(), &DeadlinePolicy::default(), by(5)));
+    let change = ok(refer(
+        &routed(),
+        code("1201"),
+        "district matter".into(),
+        &DeadlinePolicy::default(),
+        by(5),
+    ));
     assert_eq!(change.comment.status, CommentStatus::Routed);
     assert_eq!(change.comment.assigned_unit, Some(code("1201")));
     assert_eq!(change.comment.due_at, Some(by(5).at + Duration::days(15)));
@@ -144,7 +184,10 @@ fn an_unsatisfied_citizen_reopens_once_only() {
     let change = ok(rate(&resolved(), false, t0()));
     assert_eq!(kinds(&change), [EventKind::Rated, EventKind::Reopened]);
     let reopened = change.comment;
-    assert_eq!((reopened.status, reopened.reopen_count, reopened.satisfied), (CommentStatus::Responded, 1, None));
+    assert_eq!(
+        (reopened.status, reopened.reopen_count, reopened.satisfied),
+        (CommentStatus::Responded, 1, None)
+    );
     let resolved_again = ok(resolve(&reopened, "Really fixed.".into(), by(9))).comment;
     let second = ok(rate(&resolved_again, false, t0()));
     assert_eq!(kinds(&second), [EventKind::Rated]);

@@ -35,9 +35,7 @@ impl Mati {
             None => (None, None),
         };
         let matches = self.ports.passwords.verify(password.to_owned(), hash).await?;
-        let account = account
-            .filter(|_| matches)
-            .ok_or(DomainError::Unauthenticated)?;
+        let account = account.filter(|_| matches).ok_or(DomainError::Unauthenticated)?;
         let IssuedToken { token, digest } = auth::issue_token(TokenKind::Staff, &mut rand::rng());
         let expires = self.now() + self.rules.staff_session_ttl;
         self.ports

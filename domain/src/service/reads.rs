@@ -63,9 +63,7 @@ impl Mati {
         search: Option<&str>,
     ) -> DomainResult<Vec<AdminUnit>> {
         let parent = parent.map(|raw| UnitCode::parse("parentCode", raw)).transpose()?;
-        let search = search
-            .map(|raw| text::bounded("search", raw, 1, 100))
-            .transpose()?;
+        let search = search.map(|raw| text::bounded("search", raw, 1, 100)).transpose()?;
         let filter = UnitFilter {
             level,
             parent,
@@ -108,7 +106,10 @@ impl Mati {
         after: Option<CommentId>,
     ) -> DomainResult<Listing> {
         let within = match filter.unit_code.as_deref() {
-            Some(raw) => Some(self.existing_unit("unitCode", UnitCode::parse("unitCode", raw)?).await?),
+            Some(raw) => Some(
+                self.existing_unit("unitCode", UnitCode::parse("unitCode", raw)?)
+                    .await?,
+            ),
             None => None,
         };
         let category = match filter.category_code.as_deref() {
@@ -134,7 +135,13 @@ impl Mati {
     }
 
     /// The comments currently assigned to the calling official's unit.
-    pub async fn inbox(&self, caller: &Principal, filter: InboxFilter, first: i64, after: Option<CommentId>) -> DomainResult<Listing> {
+    pub async fn inbox(
+        &self,
+        caller: &Principal,
+        filter: InboxFilter,
+        first: i64,
+        after: Option<CommentId>,
+    ) -> DomainResult<Listing> {
         let staff = caller.staff_with(&[Role::Official])?;
         let unit = staff
             .unit
@@ -192,7 +199,11 @@ impl Mati {
             ));
         }
         let filter = UnitFilter {
-            level: if unit.is_none() { Some(AdminLevel::Province) } else { None },
+            level: if unit.is_none() {
+                Some(AdminLevel::Province)
+            } else {
+                None
+            },
             parent: unit.clone(),
             search: None,
             limit: MAX_UNITS,

@@ -1,12 +1,12 @@
 //! What citizens do: submit, rate, support and flag.
 
 use super::Mati;
+use super::moderation::RejectReason;
 use crate::auth::Principal;
 use crate::category::Category;
 use crate::comment::{AgeGroup, Comment, CommentId, Gender, NewComment};
 use crate::geography::{AdminLevel, UnitCode};
 use crate::lifecycle;
-use super::moderation::RejectReason;
 use crate::ports::Inserted;
 use crate::text::CommentBody;
 use crate::tracking::TrackingCode;
@@ -44,7 +44,9 @@ impl Mati {
         let body = CommentBody::parse("body", &input.body)?;
         let client_id = input.client_id.as_deref().map(client_id).transpose()?;
         let category = self.category("categoryCode", &input.category_code).await?;
-        let commune = self.unit_at("communeCode", &input.commune_code, AdminLevel::Commune).await?;
+        let commune = self
+            .unit_at("communeCode", &input.commune_code, AdminLevel::Commune)
+            .await?;
         let village = match input.village_code.as_deref() {
             Some(raw) => {
                 let village = self.unit_at("villageCode", raw, AdminLevel::Village).await?;
@@ -80,11 +82,18 @@ impl Mati {
                 }
             }
         }
-        Err(DomainError::Internal("no free tracking code after several attempts".into()))
+        Err(DomainError::Internal(
+            "no free tracking code after several attempts".into(),
+        ))
     }
 
     /// The author rates the resolution of the comment with this tracking code.
-    pub async fn rate_resolution(&self, caller: &Principal, tracking_code: &str, satisfied: bool) -> DomainResult<Comment> {
+    pub async fn rate_resolution(
+        &self,
+        caller: &Principal,
+        tracking_code: &str,
+        satisfied: bool,
+    ) -> DomainResult<Comment> {
         let citizen = caller.citizen()?;
         let code = TrackingCode::parse("trackingCode", tracking_code)?;
         let comment = self
@@ -143,7 +152,11 @@ impl Mati {
         if code.level() != level {
             return Err(DomainError::invalid(
                 field,
-                &format!("must be a {} code of {} digits", level.as_str().to_lowercase(), level.code_len()),
+                &format!(
+                    "must be a {} code of {} digits",
+                    level.as_str().to_lowercase(),
+                    level.code_len()
+                ),
                 "លេខកូដតំបន់មិនត្រឹមត្រូវ",
             ));
         }

@@ -43,8 +43,16 @@ impl Mati {
         let comment = self.comment_by_id(id).await?;
         let ours = staff.unit.is_some() && comment.assigned_unit == staff.unit;
         if !ours {
-            return Err(DomainError::forbidden("this comment is not assigned to your administration"));
+            return Err(DomainError::forbidden(
+                "this comment is not assigned to your administration",
+            ));
         }
-        Ok((comment, Actor { staff: staff.id, at: self.now() }))
+        Ok((
+            comment,
+            Actor {
+                staff: staff.id,
+                at: self.now(),
+            },
+        ))
     }
 }

@@ -123,7 +123,11 @@ impl Db {
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), DomainError> {
-        self.conn.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(db_error)
+        self.conn
+            .execute_unprepared("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(db_error)
     }
 }
 
@@ -145,7 +149,14 @@ pub fn db_error(err: DbErr) -> DomainError {
 
 fn is_connection_failure(err: &DbErr) -> bool {
     let text = err.to_string();
-    ["Connection refused", "connection reset", "PoolTimedOut", "pool timed out", "broken pipe", "database is locked"]
-        .iter()
-        .any(|needle| text.contains(needle))
+    [
+        "Connection refused",
+        "connection reset",
+        "PoolTimedOut",
+        "pool timed out",
+        "broken pipe",
+        "database is locked",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }

@@ -108,7 +108,9 @@ pub async fn import(db: &Db, parsed: &Parsed, provenance: &Provenance) -> anyhow
     let mut rows = fresh.into_iter().peekable();
     while rows.peek().is_some() {
         let batch: Vec<_> = rows.by_ref().take(BATCH).collect();
-        admin_unit::Entity::insert_many(batch).exec_without_returning(&txn).await?;
+        admin_unit::Entity::insert_many(batch)
+            .exec_without_returning(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(report)

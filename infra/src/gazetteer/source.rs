@@ -87,9 +87,7 @@ pub enum SourceError {
         message: String,
     },
     /// A file's first line is not `code,parent_code,type,name_km,name_en`.
-    #[error(
-        "gazetteer file {file} has header {found:?}, expected \"code,parent_code,type,name_km,name_en\""
-    )]
+    #[error("gazetteer file {file} has header {found:?}, expected \"code,parent_code,type,name_km,name_en\"")]
     Header {
         /// The file's name.
         file: String,
@@ -115,9 +113,7 @@ pub fn parse_texts(texts: &[(&str, &str)]) -> Result<Parsed, SourceError> {
             .iter()
             .find(|(name, _)| *name == file)
             .map(|(_, text)| *text)
-            .ok_or_else(|| SourceError::Missing {
-                file: file.to_owned(),
-            })?;
+            .ok_or_else(|| SourceError::Missing { file: file.to_owned() })?;
         parser.file(file, level, text)?;
     }
     Ok(parser.parsed)
@@ -130,9 +126,7 @@ pub fn parse_dir(dir: &Path) -> Result<Parsed, SourceError> {
         let path = dir.join(file);
         let text = std::fs::read_to_string(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                SourceError::Missing {
-                    file: file.to_owned(),
-                }
+                SourceError::Missing { file: file.to_owned() }
             } else {
                 SourceError::Read {
                     file: file.to_owned(),
@@ -142,10 +136,7 @@ pub fn parse_dir(dir: &Path) -> Result<Parsed, SourceError> {
         })?;
         texts.push((file, text));
     }
-    let texts: Vec<(&str, &str)> = texts
-        .iter()
-        .map(|(file, text)| (*file, text.as_str()))
-        .collect();
+    let texts: Vec<(&str, &str)> = texts.iter().map(|(file, text)| (*file, text.as_str())).collect();
     parse_texts(&texts)
 }
 
@@ -177,14 +168,11 @@ impl Parser {
                 found: header.iter().collect::<Vec<_>>().join(","),
             });
         }
-        let mut previous_line = 1;
+        let mut lines = LineCounter::new(text);
         for record in reader.records() {
             let record = record.map_err(csv_error)?;
             self.parsed.rows += 1;
-            let line = record
-                .position()
-                .map_or(previous_line + 1, csv::Position::line);
-            previous_line = line;
+            let line = lines.line_of(record.position().map_or(0, csv::Position::byte));
             match self.row(level, &record) {
                 Ok(unit) => {
                     self.seen.insert(unit.code.as_str().to_owned(), line);
@@ -204,21 +192,13 @@ impl Parser {
     /// Checks one row against the rules, in the documented order.
     fn row(&self, level: AdminLevel, record: &StringRecord) -> Result<AdminUnit, String> {
         if record.len() != HEADER.len() {
-            return Err(format!(
-                "expected {} fields, found {}",
-                HEADER.len(),
-                record.len()
-            ));
+            return Err(format!("expected {} fields, found {}", HEADER.len(), record.len()));
         }
         let field = |i: usize| record.get(i).unwrap_or_default().trim();
 
         let raw_code = field(0);
-        let code = well_formed(raw_code, level).ok_or_else(|| {
-            format!(
-                "malformed code {raw_code:?}: expected {} digits",
-                level.code_len()
-            )
-        })?;
+        let code = well_formed(raw_code, level)
+            .ok_or_else(|| format!("malformed code {raw_code:?}: expected {} digits", level.code_len()))?;
 
         let kind = field(2);
         let kinds = kinds(level);
@@ -284,11 +264,47 @@ impl Parser {
     }
 }
 
+/// Finds the 1-based physical line a record starts on. The csv reader's own line count
+/// skips blank lines and miscounts CRLF; its byte offset is where the previous record
+/// ended, so the record's first byte is the next one that is not a line terminator.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    /// Bytes before this offset are counted.
+    offset: usize,
+    /// The line `offset` lies on.
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record whose reader position is `byte`; calls must not go back.
+    fn line_of(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte).map_or(self.text.len(), |b| b.max(self.offset));
+        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        let counted = self.text.get(self.offset..start).unwrap_or_default();
+        for (i, byte) in counted.iter().enumerate() {
+            let next = self.text.get(self.offset + i + 1);
+            if *byte == b'\n' || (*byte == b'\r' && next != Some(&b'\n')) {
+                self.line += 1;
+            }
+        }
+        self.offset = start;
+        self.line
+    }
+}
+
 /// `raw` as a code of exactly `level`'s length, if it is one.
 fn well_formed(raw: &str, level: AdminLevel) -> Option<UnitCode> {
-    UnitCode::parse("code", raw)
-        .ok()
-        .filter(|code| code.level() == level)
+    UnitCode::parse("code", raw).ok().filter(|code| code.level() == level)
 }
 
 /// The unit types allowed at `level`.

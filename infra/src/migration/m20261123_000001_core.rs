@@ -268,9 +268,13 @@ impl MigrationTrait for Migration {
         // NULL client ids never collide.
         manager
             .create_index(
-                index("uq_comments_author_client", Comments::Table, &["author_id", "client_id"])
-                    .unique()
-                    .to_owned(),
+                index(
+                    "uq_comments_author_client",
+                    Comments::Table,
+                    &["author_id", "client_id"],
+                )
+                .unique()
+                .to_owned(),
             )
             .await?;
         for (name, cols) in [
@@ -298,7 +302,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("idx_comment_events_comment", CommentEvents::Table, &["comment_id", "id"]))
+            .create_index(index(
+                "idx_comment_events_comment",
+                CommentEvents::Table,
+                &["comment_id", "id"],
+            ))
             .await?;
         manager
             .create_table(

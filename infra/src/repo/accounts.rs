@@ -76,7 +76,12 @@ impl Accounts for SqlStore {
         .transpose()
     }
 
-    async fn create_staff_session(&self, token_digest: &str, staff: StaffId, expires_at: DateTime<Utc>) -> DomainResult<()> {
+    async fn create_staff_session(
+        &self,
+        token_digest: &str,
+        staff: StaffId,
+        expires_at: DateTime<Utc>,
+    ) -> DomainResult<()> {
         let _write = self.db.write_guard().await;
         let row = staff_session::ActiveModel {
             token_digest: Set(token_digest.to_owned()),

@@ -5,7 +5,9 @@ mod read;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use mati_domain::comment::{CitizenId, Comment, CommentChange, CommentEvent, CommentId, EventKind, NewComment, NewEvent, Response};
+use mati_domain::comment::{
+    CitizenId, Comment, CommentChange, CommentEvent, CommentId, EventKind, NewComment, NewEvent, Response,
+};
 use mati_domain::geography::UnitCode;
 use mati_domain::lifecycle::CommentStatus;
 use mati_domain::ports::{CommentQuery, Comments, Inserted, Page, PageRequest};
@@ -125,7 +127,9 @@ impl SqlStore {
         };
         insert_events(&txn, model.id, &[submitted]).await?;
         txn.commit().await?;
-        convert::comment(model).map(Some).map_err(|e| DbErr::Custom(e.to_string()))
+        convert::comment(model)
+            .map(Some)
+            .map_err(|e| DbErr::Custom(e.to_string()))
     }
 }
 
@@ -235,7 +239,10 @@ impl Comments for SqlStore {
                 .await?;
             if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
                 comment::Entity::update_many()
-                    .col_expr(comment::Column::SupportCount, Expr::col(comment::Column::SupportCount).add(1))
+                    .col_expr(
+                        comment::Column::SupportCount,
+                        Expr::col(comment::Column::SupportCount).add(1),
+                    )
                     .filter(comment::Column::Id.eq(id))
                     .exec(&txn)
                     .await?;

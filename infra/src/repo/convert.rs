@@ -50,7 +50,8 @@ pub(super) fn category(row: category::Model) -> DomainResult<Category> {
 pub(super) fn comment(row: comment::Model) -> DomainResult<Comment> {
     Ok(Comment {
         id: row.id,
-        tracking_code: TrackingCode::parse("t", &row.tracking_code).map_err(|_| corrupt("tracking code", &row.tracking_code))?,
+        tracking_code: TrackingCode::parse("t", &row.tracking_code)
+            .map_err(|_| corrupt("tracking code", &row.tracking_code))?,
         body: row.body,
         category_code: row.category_code,
         commune_code: code(&row.commune_code)?,
@@ -60,7 +61,11 @@ pub(super) fn comment(row: comment::Model) -> DomainResult<Comment> {
         is_public: row.is_public,
         author: row.author_id,
         client_id: row.client_id,
-        gender: row.gender.as_deref().map(|g| Gender::parse(g).ok_or_else(|| corrupt("gender", g))).transpose()?,
+        gender: row
+            .gender
+            .as_deref()
+            .map(|g| Gender::parse(g).ok_or_else(|| corrupt("gender", g)))
+            .transpose()?,
         age_group: row
             .age_group
             .as_deref()

@@ -105,11 +105,7 @@ fn the_shipped_defects_are_all_villages_grouped_by_reason() {
 #[test]
 fn the_shipped_defects_name_their_file_line_and_cause() {
     let parsed = shipped();
-    let malformed: Vec<&Defect> = parsed
-        .defects
-        .iter()
-        .filter(|d| d.code == "0506140-")
-        .collect();
+    let malformed: Vec<&Defect> = parsed.defects.iter().filter(|d| d.code == "0506140-").collect();
     assert_eq!(malformed.len(), 9);
     assert_eq!(
         malformed.first().copied(),
@@ -140,10 +136,7 @@ fn a_valid_minimal_gazetteer_imports_every_row_in_order() -> TestResult {
     let codes: Vec<&str> = parsed.units.iter().map(|u| u.code.as_str()).collect();
     assert_eq!(codes, ["12", "1209", "120901", "12090101"]);
     let village = parsed.units.last().ok_or("no village")?;
-    assert_eq!(
-        village.parent_code.as_ref().map(UnitCode::as_str),
-        Some("120901")
-    );
+    assert_eq!(village.parent_code.as_ref().map(UnitCode::as_str), Some("120901"));
     assert_eq!(
         (village.kind.as_str(), village.name_en.as_str()),
         ("phum", "Trapeang Thloeng")
@@ -183,14 +176,8 @@ fn a_type_of_another_level_is_a_defect() -> TestResult {
 
 #[test]
 fn empty_or_control_character_names_are_defects() -> TestResult {
-    assert_eq!(
-        reason_for("12090101,120901,phum,,Phum")?,
-        "empty Khmer name"
-    );
-    assert_eq!(
-        reason_for("12090101,120901,phum,ភូមិ,  ")?,
-        "empty English name"
-    );
+    assert_eq!(reason_for("12090101,120901,phum,,Phum")?, "empty Khmer name");
+    assert_eq!(reason_for("12090101,120901,phum,ភូមិ,  ")?, "empty English name");
     let reason = reason_for("12090101,120901,phum,ភូ\u{7}មិ,Phum")?;
     assert!(reason.starts_with("invalid Khmer name: "), "{reason}");
     let reason = reason_for("12090101,120901,phum,ភូមិ,\"Ph\num\"")?;
@@ -211,10 +198,7 @@ fn parent_codes_must_fit_the_level() -> TestResult {
         ("villages.csv", HEAD),
     ])?;
     let reasons: Vec<&str> = parsed.defects.iter().map(|d| d.reason.as_str()).collect();
-    assert_eq!(
-        reasons,
-        ["a province has no parent, found parent code \"01\""]
-    );
+    assert_eq!(reasons, ["a province has no parent, found parent code \"01\""]);
     let reason = reason_for("12090101,,phum,ភូមិ,Phum")?;
     assert_eq!(reason, "missing parent code: a village needs its commune");
     let reason = reason_for("12090101,1209,phum,ភូមិ,Phum")?;
@@ -260,10 +244,7 @@ fn a_parent_that_is_not_a_valid_unit_is_missing() -> TestResult {
                 "communes.csv",
                 "unknown type \"phum\" for a commune: expected khum or sangkat"
             ),
-            (
-                "villages.csv",
-                "missing parent: commune 120901 does not exist"
-            ),
+            ("villages.csv", "missing parent: commune 120901 does not exist"),
         ]
     );
     Ok(())
@@ -277,15 +258,8 @@ fn a_duplicate_keeps_the_first_valid_occurrence_and_says_where_it_was() -> TestR
          12090101,120901,phum,ភូមិ,Second\n\
          12090101,120901,phum,ភូមិ,Third\n",
     )?;
-    assert_eq!(
-        parsed.units.last().map(|u| u.name_en.as_str()),
-        Some("First")
-    );
-    let defects: Vec<(u64, &str)> = parsed
-        .defects
-        .iter()
-        .map(|d| (d.line, d.reason.as_str()))
-        .collect();
+    assert_eq!(parsed.units.last().map(|u| u.name_en.as_str()), Some("First"));
+    let defects: Vec<(u64, &str)> = parsed.defects.iter().map(|d| (d.line, d.reason.as_str())).collect();
     assert_eq!(
         defects,
         [
@@ -330,6 +304,9 @@ fn line_numbers_are_physical_lines_counting_the_header() -> TestResult {
     )?;
     let lines: Vec<u64> = parsed.defects.iter().map(|d| d.line).collect();
     assert_eq!(lines, [2, 5]);
+    let parsed = with_villages("\r\nbad,120901,phum,ភូមិ,Phum\r\n\r\n\r\nbad2,120901,phum,ភូមិ,Phum\r\n")?;
+    let lines: Vec<u64> = parsed.defects.iter().map(|d| d.line).collect();
+    assert_eq!(lines, [3, 6]);
     Ok(())
 }
 
@@ -370,11 +347,7 @@ fn a_wrong_header_is_a_source_error() {
 
 #[test]
 fn a_missing_file_is_a_source_error() -> TestResult {
-    let result = parse_texts(&[
-        ("provinces.csv", HEAD),
-        ("districts.csv", HEAD),
-        ("communes.csv", HEAD),
-    ]);
+    let result = parse_texts(&[("provinces.csv", HEAD), ("districts.csv", HEAD), ("communes.csv", HEAD)]);
     match result {
         Err(e @ SourceError::Missing { .. }) => assert!(e.to_string().contains("villages.csv")),
         other => panic!("{other:?}"),

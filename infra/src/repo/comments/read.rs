@@ -155,7 +155,13 @@ impl SqlStore {
         use comment::Column;
         let mut select = comment::Entity::find()
             .select_only()
-            .columns([Column::CommuneCode, Column::RoutedAt, Column::DueAt, Column::FirstResponseAt, Column::Status])
+            .columns([
+                Column::CommuneCode,
+                Column::RoutedAt,
+                Column::DueAt,
+                Column::FirstResponseAt,
+                Column::Status,
+            ])
             .filter(Column::RoutedAt.is_not_null());
         if let Some(unit) = within {
             select = select.filter(Column::CommuneCode.starts_with(unit.as_str()));
@@ -166,7 +172,13 @@ impl SqlStore {
         if let Some(to) = to {
             select = select.filter(Column::RoutedAt.lt(to));
         }
-        type Row = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, String);
+        type Row = (
+            String,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            String,
+        );
         let rows: Vec<Row> = select.into_tuple().all(self.db.conn()).await.map_err(db_error)?;
         rows.into_iter()
             .filter_map(|(commune, routed_at, due_at, first_response_at, status)| {

@@ -1,0 +1,149 @@
+//! The one place where errors become GraphQL errors with the stable `extensions.code`
+//! of PRODUCT.md §7. Internal details go to the log with the request id, never to the
+//! client.
+
+use async_graphql::{ErrorExtensionValues, ServerError, Value};
+use mati_domain::DomainError;
+
+/// The codes a client can rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// No or unknown token.
+    Unauthenticated,
+    /// Known caller, not allowed.
+    Forbidden,
+    /// Invalid input; `field` names it.
+    BadUserInput,
+    /// Nothing there.
+    NotFound,
+    /// The state does not allow it.
+    Conflict,
+    /// Too many requests.
+    RateLimited,
+    /// Over a query limit.
+    QueryTooComplex,
+    /// A backend is down; retry.
+    ServiceUnavailable,
+    /// A bug.
+    Internal,
+}
+
+impl Code {
+    /// As sent in `extensions.code`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+fn with_code(message: String, code: Code, km: Option<&str>) -> async_graphql::Error {
+    let mut error = async_graphql::Error::new(message);
+    let mut ext = ErrorExtensionValues::default();
+    ext.set("code", code.as_str());
+    if let Some(km) = km {
+        ext.set("messageKm", km);
+    }
+    error.extensions = Some(ext);
+    error
+}
+
+/// Turns a domain error into a GraphQL error, logging what must not be shown.
+pub fn to_graphql(err: DomainError) -> async_graphql::Error {
+    match err {
+        DomainError::Unauthenticated => with_code(
+            "authentication required: send a valid bearer token".into(),
+            Code::Unauthenticated,
+            Some("សូមចូលប្រើប្រាស់ជាមុនសិន"),
+        ),
+        DomainError::Forbidden(message) => with_code(message, Code::Forbidden, Some("អ្នកមិនមានសិទ្ធិធ្វើសកម្មភាពនេះទេ")),
+        DomainError::InvalidInput {
+            field,
+            message,
+            message_km,
+        } => {
+            let mut error = with_code(format!("{field}: {message}"), Code::BadUserInput, Some(&message_km));
+            if let Some(ext) = error.extensions.as_mut() {
+                ext.set("field", field);
+            }
+            error
+        }
+        DomainError::NotFound(what) => with_code(format!("{what} not found"), Code::NotFound, Some("រកមិនឃើញទេ")),
+        DomainError::Conflict(message) => {
+            with_code(message, Code::Conflict, Some("សកម្មភាពនេះមិនអាចធ្វើបានក្នុងស្ថានភាពបច្ចុប្បន្នទេ"))
+        }
+        DomainError::RateLimited { retry_after } => {
+            let mut error = with_code(
+                "too many requests; retry later".into(),
+                Code::RateLimited,
+                Some("សំណើច្រើនពេក សូមព្យាយាមម្តងទៀតពេលក្រោយ"),
+            );
+            if let Some(ext) = error.extensions.as_mut() {
+                ext.set("retryAfterSeconds", retry_after.as_secs().max(1));
+            }
+            error
+        }
+        DomainError::Unavailable(detail) => {
+            tracing::warn!(%detail, "backend unavailable");
+            with_code(
+                "service temporarily unavailable; retry shortly".into(),
+                Code::ServiceUnavailable,
+                Some("សេវាកម្មមិនអាចប្រើបានបណ្តោះអាសន្ន សូមព្យាយាមម្តងទៀត"),
+            )
+        }
+        DomainError::Internal(detail) => {
+            tracing::error!(%detail, "internal error");
+            with_code("internal error".into(), Code::Internal, Some("មានបញ្ហាបច្ចេកទេស"))
+        }
+    }
+}
+
+/// `.gql()` on domain results, so resolvers end in `?` and the mapping stays here.
+pub trait ToGraphql<T> {
+    /// The result with its error mapped.
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> ToGraphql<T> for Result<T, DomainError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(to_graphql)
+    }
+}
+
+/// Makes sure every error of a response carries a code: errors raised by the GraphQL
+/// engine itself (syntax, validation, variable coercion) are the client's, unless they
+/// are over a limit; codes that hide an internal cause get the request id.
+pub fn finish(errors: &mut [ServerError], request_id: &str) {
+    for error in errors {
+        let ext = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+        let code = match ext.get("code") {
+            Some(Value::String(code)) => code.clone(),
+            _ => {
+                let code = if error.message.contains("too complex") || error.message.contains("nested too deep") {
+                    Code::QueryTooComplex
+                } else {
+                    Code::BadUserInput
+                };
+                ext.set("code", code.as_str());
+                code.as_str().to_owned()
+            }
+        };
+        if code == Code::Internal.as_str() || code == Code::ServiceUnavailable.as_str() {
+            ext.set("requestId", request_id);
+        }
+    }
+}
+
+impl<T> ToGraphql<T> for Result<T, std::sync::Arc<DomainError>> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|shared| to_graphql((*shared).clone()))
+    }
+}

@@ -1,0 +1,57 @@
+//! The GraphQL API: one [`build_schema`] with the limits applied; per request, the
+//! caller's principal and fresh DataLoaders are attached by the HTTP layer.
+
+pub mod error;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptySubscription, Schema};
+use mati_domain::service::Mati;
+
+pub use mutation::Mutation;
+pub use query::Query;
+
+/// Mati's schema type.
+pub type MatiSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Limits on what one request may ask.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest selection.
+    pub depth: usize,
+    /// Most fields, weighted.
+    pub complexity: usize,
+    /// Whether introspection and suggestions are on (development).
+    pub introspection: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            depth: 12,
+            complexity: 1000,
+            introspection: true,
+        }
+    }
+}
+
+/// Builds the schema over the application services.
+pub fn build_schema(mati: Mati, limits: Limits) -> MatiSchema {
+    let builder = Schema::build(Query, Mutation, EmptySubscription)
+        .data(mati)
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity);
+    let builder = if limits.introspection {
+        builder
+    } else {
+        builder.disable_introspection().disable_suggestions()
+    };
+    builder.finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query, Mutation, EmptySubscription).finish().sdl()
+}

@@ -1,0 +1,221 @@
+//! The root mutation.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use mati_domain::service::{Decision, Submission};
+
+use super::error::ToGraphql;
+use super::query::comment_id;
+use super::types::comment::Comment;
+use super::types::enums::{AgeGroup, Gender, ModerationDecision, RejectReason, Role};
+use super::types::session::{CitizenSession, StaffAccount, StaffSession};
+use mati_domain::auth::Principal;
+use mati_domain::service::Mati;
+
+/// Changes.
+pub struct Mutation;
+
+/// A comment from a citizen's phone.
+#[derive(InputObject)]
+pub struct SubmitCommentInput {
+    /// The text, 10 to 2000 characters (grapheme clusters).
+    body: String,
+    /// Category code.
+    category_code: ID,
+    /// Commune or sangkat code (6 digits).
+    commune_code: ID,
+    /// Village code (8 digits), inside the commune.
+    village_code: Option<ID>,
+    /// Whether anyone may read it once approved.
+    #[graphql(default = true)]
+    is_public: bool,
+    /// Self-declared, used only in aggregates.
+    gender: Option<Gender>,
+    /// Self-declared, used only in aggregates.
+    age_group: Option<AgeGroup>,
+    /// Generated once per comment by the phone: a retry with the same value returns the
+    /// first comment.
+    client_id: Option<String>,
+}
+
+/// The stored comment.
+#[derive(SimpleObject)]
+pub struct SubmitCommentPayload {
+    /// As stored (PENDING), with its tracking code.
+    comment: Comment,
+}
+
+/// A new staff account.
+#[derive(InputObject)]
+pub struct CreateStaffAccountInput {
+    /// Login name.
+    username: String,
+    /// At least 12 characters.
+    password: String,
+    /// Role.
+    role: Role,
+    /// Required for OFFICIAL: the administration's code.
+    unit_code: Option<ID>,
+}
+
+fn context<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Mati, &'a Principal)> {
+    Ok((ctx.data::<Mati>()?, ctx.data::<Principal>()?))
+}
+
+#[Object]
+impl Mutation {
+    /// Issues an anonymous citizen session token.
+    async fn start_citizen_session(&self, ctx: &Context<'_>) -> async_graphql::Result<CitizenSession> {
+        let (mati, _) = context(ctx)?;
+        let token = mati.start_citizen_session().await.gql()?;
+        Ok(CitizenSession { token })
+    }
+
+    /// Logs a staff member in.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> async_graphql::Result<StaffSession> {
+        let (mati, _) = context(ctx)?;
+        let session = mati.login(&username, &password).await.gql()?;
+        Ok(StaffSession {
+            token: session.token,
+            account: session.account,
+        })
+    }
+
+    /// CITIZEN: sends a comment; it waits for moderation (PENDING).
+    async fn submit_comment(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitCommentInput,
+    ) -> async_graphql::Result<SubmitCommentPayload> {
+        let (mati, caller) = context(ctx)?;
+        let submission = Submission {
+            body: input.body,
+            category_code: input.category_code.0,
+            commune_code: input.commune_code.0,
+            village_code: input.village_code.map(|v| v.0),
+            is_public: input.is_public,
+            gender: input.gender.map(Into::into),
+            age_group: input.age_group.map(Into::into),
+            client_id: input.client_id,
+        };
+        let comment = mati.submit_comment(caller, submission).await.gql()?;
+        Ok(SubmitCommentPayload {
+            comment: Comment::for_viewer(comment, caller),
+        })
+    }
+
+    /// MODERATOR: approves (routing it) or rejects (with a reason) a pending comment;
+    /// `categoryCode` corrects the category on approval.
+    async fn moderate_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        decision: ModerationDecision,
+        reason: Option<RejectReason>,
+        note: Option<String>,
+        category_code: Option<ID>,
+    ) -> async_graphql::Result<Comment> {
+        let (mati, caller) = context(ctx)?;
+        let id = comment_id("id", &id).gql()?;
+        let decision = match decision {
+            ModerationDecision::Approve => Decision::Approve {
+                category: category_code.map(|c| c.0),
+            },
+            ModerationDecision::Reject => Decision::Reject {
+                reason: reason.map(Into::into),
+            },
+        };
+        let comment = mati.moderate(caller, id, decision, note.as_deref()).await.gql()?;
+        Ok(Comment::for_viewer(comment, caller))
+    }
+
+    /// OFFICIAL of the assigned unit: acknowledges a routed comment.
+    async fn acknowledge_comment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Comment> {
+        let (mati, caller) = context(ctx)?;
+        let id = comment_id("id", &id).gql()?;
+        let comment = mati.acknowledge(caller, id).await.gql()?;
+        Ok(Comment::for_viewer(comment, caller))
+    }
+
+    /// OFFICIAL of the assigned unit: answers publicly.
+    async fn respond_to_comment(&self, ctx: &Context<'_>, id: ID, body: String) -> async_graphql::Result<Comment> {
+        let (mati, caller) = context(ctx)?;
+        let id = comment_id("id", &id).gql()?;
+        let comment = mati.respond(caller, id, &body).await.gql()?;
+        Ok(Comment::for_viewer(comment, caller))
+    }
+
+    /// OFFICIAL of the assigned unit: refers it to the commune, district or province
+    /// containing its commune, with a reason.
+    async fn refer_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        to_unit_code: ID,
+        reason: String,
+    ) -> async_graphql::Result<Comment> {
+        let (mati, caller) = context(ctx)?;
+        let id = comment_id("id", &id).gql()?;
+        let comment = mati.refer(caller, id, &to_unit_code, &reason).await.gql()?;
+        Ok(Comment::for_viewer(comment, caller))
+    }
+
+    /// OFFICIAL of the assigned unit: resolves an answered comment with a public note.
+    async fn resolve_comment(&self, ctx: &Context<'_>, id: ID, note: String) -> async_graphql::Result<Comment> {
+        let (mati, caller) = context(ctx)?;
+        let id = comment_id("id", &id).gql()?;
+        let comment = mati.resolve(caller, id, &note).await.gql()?;
+        Ok(Comment::for_viewer(comment, caller))
+    }
+
+    /// CITIZEN (the author): rates the resolution; not satisfied reopens it once.
+    async fn rate_resolution(
+        &self,
+        ctx: &Context<'_>,
+        tracking_code: String,
+        satisfied: bool,
+    ) -> async_graphql::Result<Comment> {
+        let (mati, caller) = context(ctx)?;
+        let comment = mati.rate_resolution(caller, &tracking_code, satisfied).await.gql()?;
+        Ok(Comment::for_viewer(comment, caller))
+    }
+
+    /// CITIZEN: supports ("me too") a public comment, once per session.
+    async fn support_comment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Comment> {
+        let (mati, caller) = context(ctx)?;
+        let id = comment_id("id", &id).gql()?;
+        let comment = mati.support_comment(caller, id).await.gql()?;
+        Ok(Comment::for_viewer(comment, caller))
+    }
+
+    /// CITIZEN: flags a public comment, once per session.
+    async fn flag_comment(&self, ctx: &Context<'_>, id: ID, reason: RejectReason) -> async_graphql::Result<bool> {
+        let (mati, caller) = context(ctx)?;
+        let id = comment_id("id", &id).gql()?;
+        mati.flag_comment(caller, id, reason.into()).await.gql()
+    }
+
+    /// ADMIN: creates a staff account.
+    async fn create_staff_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateStaffAccountInput,
+    ) -> async_graphql::Result<StaffAccount> {
+        let (mati, caller) = context(ctx)?;
+        let account = mati
+            .create_staff_account(
+                caller,
+                &input.username,
+                &input.password,
+                input.role.into(),
+                input.unit_code.as_ref().map(|c| c.as_str()),
+            )
+            .await
+            .gql()?;
+        Ok(StaffAccount(account))
+    }
+}

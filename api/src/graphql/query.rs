@@ -1,0 +1,173 @@
+//! The root query.
+
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use mati_domain::auth::Principal;
+use mati_domain::comment::CommentId;
+use mati_domain::service::{CommentFilter, InboxFilter, Mati};
+use mati_domain::{DomainError, DomainResult};
+
+use super::error::ToGraphql;
+use super::types::comment::Comment;
+use super::types::connection::{CommentConnection, parse_cursor};
+use super::types::enums::{AdminLevel, CommentStatus};
+use super::types::stats::ResponseStats;
+use super::types::unit::{AdminUnit, Category};
+
+/// Reads.
+pub struct Query;
+
+/// A comment id sent as `field`.
+pub fn comment_id(field: &str, id: &ID) -> DomainResult<CommentId> {
+    id.parse()
+        .map_err(|_| DomainError::invalid(field, "is not a comment id", "លេខសម្គាល់មតិមិនត្រឹមត្រូវ"))
+}
+
+fn after(raw: Option<String>) -> DomainResult<Option<CommentId>> {
+    raw.as_deref().map(parse_cursor).transpose()
+}
+
+fn context<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Mati, &'a Principal)> {
+    Ok((ctx.data::<Mati>()?, ctx.data::<Principal>()?))
+}
+
+#[Object]
+impl Query {
+    /// Units by level, parent and a search on Khmer name, English name (any case) or
+    /// code prefix; ordered by code.
+    async fn admin_units(
+        &self,
+        ctx: &Context<'_>,
+        level: Option<AdminLevel>,
+        parent_code: Option<ID>,
+        search: Option<String>,
+    ) -> async_graphql::Result<Vec<AdminUnit>> {
+        let (mati, _) = context(ctx)?;
+        let units = mati
+            .admin_units(
+                level.map(Into::into),
+                parent_code.as_ref().map(|c| c.as_str()),
+                search.as_deref(),
+            )
+            .await
+            .gql()?;
+        Ok(units.into_iter().map(AdminUnit).collect())
+    }
+
+    /// One unit by code.
+    async fn admin_unit(&self, ctx: &Context<'_>, code: ID) -> async_graphql::Result<Option<AdminUnit>> {
+        let (mati, _) = context(ctx)?;
+        Ok(mati.admin_unit(&code).await.gql()?.map(AdminUnit))
+    }
+
+    /// Every category.
+    async fn categories(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
+        let (mati, _) = context(ctx)?;
+        Ok(mati.categories().await.gql()?.into_iter().map(Category).collect())
+    }
+
+    /// Approved comments, newest first: public ones, and private ones for those allowed
+    /// to see them. `unitCode` keeps the comments whose commune lies inside the unit.
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        unit_code: Option<ID>,
+        status: Option<CommentStatus>,
+        category_code: Option<ID>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<CommentConnection> {
+        let (mati, viewer) = context(ctx)?;
+        let filter = CommentFilter {
+            unit_code: unit_code.map(|c| c.0),
+            status: status.map(Into::into),
+            category_code: category_code.map(|c| c.0),
+        };
+        let after = self::after(after).gql()?;
+        let listing = mati.comments(viewer, filter, first.into(), after).await.gql()?;
+        Ok(CommentConnection::new(listing, viewer.clone()))
+    }
+
+    /// A comment by id, if the caller may see it.
+    async fn comment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Comment>> {
+        let (mati, viewer) = context(ctx)?;
+        let id = comment_id("id", &id).gql()?;
+        let comment = mati.comment(viewer, id).await.gql()?;
+        Ok(comment.map(|c| Comment::for_viewer(c, viewer)))
+    }
+
+    /// A comment by its tracking code: status, public responses and events for anyone
+    /// holding the code.
+    async fn comment_by_tracking_code(
+        &self,
+        ctx: &Context<'_>,
+        tracking_code: String,
+    ) -> async_graphql::Result<Option<Comment>> {
+        let (mati, viewer) = context(ctx)?;
+        let comment = mati.comment_by_tracking_code(&tracking_code).await.gql()?;
+        Ok(comment.map(|c| Comment::for_viewer(c, viewer)))
+    }
+
+    /// OFFICIAL: the comments currently assigned to the caller's unit, newest first.
+    async fn inbox(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<CommentStatus>,
+        #[graphql(default = false)] overdue_only: bool,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<CommentConnection> {
+        let (mati, viewer) = context(ctx)?;
+        let filter = InboxFilter {
+            status: status.map(Into::into),
+            overdue_only,
+        };
+        let after = self::after(after).gql()?;
+        let listing = mati.inbox(viewer, filter, first.into(), after).await.gql()?;
+        Ok(CommentConnection::new(listing, viewer.clone()))
+    }
+
+    /// MODERATOR: pending comments, oldest first.
+    async fn moderation_queue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> async_graphql::Result<Vec<Comment>> {
+        let (mati, viewer) = context(ctx)?;
+        let pending = mati.moderation_queue(viewer, first.into()).await.gql()?;
+        Ok(pending.into_iter().map(|c| Comment::for_viewer(c, viewer)).collect())
+    }
+
+    /// Response statistics of a unit (the country when none) for comments routed in
+    /// [from, to).
+    async fn response_stats(
+        &self,
+        ctx: &Context<'_>,
+        unit_code: Option<ID>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<ResponseStats> {
+        let (mati, _) = context(ctx)?;
+        let stats = mati
+            .response_stats(unit_code.as_ref().map(|c| c.as_str()), from, to)
+            .await
+            .gql()?;
+        Ok(ResponseStats(stats))
+    }
+
+    /// One row per child unit of `unitCode` (per province when null).
+    async fn response_stats_by_child(
+        &self,
+        ctx: &Context<'_>,
+        unit_code: Option<ID>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Vec<ResponseStats>> {
+        let (mati, _) = context(ctx)?;
+        let stats = mati
+            .response_stats_by_child(unit_code.as_ref().map(|c| c.as_str()), from, to)
+            .await
+            .gql()?;
+        Ok(stats.into_iter().map(ResponseStats).collect())
+    }
+}

@@ -1,0 +1,230 @@
+//! `Comment`, its `Response`s and `CommentEvent`s.
+
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use mati_domain::auth::Principal;
+use mati_domain::comment::{Comment as DomainComment, CommentEvent as DomainEvent, Response as DomainResponse};
+use mati_domain::geography::UnitCode;
+use mati_domain::service::Mati;
+use mati_domain::{DomainError, deadline, privacy};
+
+use super::enums::CommentStatus;
+use super::unit::{AdminUnit, Category};
+use crate::graphql::error::ToGraphql;
+use crate::graphql::loaders::Loaders;
+
+/// A comment as one viewer may see it.
+pub struct Comment {
+    comment: DomainComment,
+    /// Whether the viewer reads the text as written (author, moderators, responsible
+    /// officials); everyone else reads it with phone and ID numbers redacted.
+    original: bool,
+}
+
+impl Comment {
+    /// The comment as `viewer` sees it.
+    pub fn for_viewer(comment: DomainComment, viewer: &Principal) -> Self {
+        let original = privacy::reads_original(viewer, &comment);
+        Self { comment, original }
+    }
+}
+
+async fn unit(ctx: &Context<'_>, code: &UnitCode) -> async_graphql::Result<AdminUnit> {
+    let loaders = ctx.data::<Loaders>()?;
+    let unit = loaders.units.load_one(code.clone()).await.gql()?;
+    unit.map(AdminUnit).ok_or_else(|| {
+        crate::graphql::error::to_graphql(DomainError::Internal(format!("unit {code} is not in the gazetteer")))
+    })
+}
+
+async fn optional_unit(ctx: &Context<'_>, code: Option<&UnitCode>) -> async_graphql::Result<Option<AdminUnit>> {
+    match code {
+        Some(code) => unit(ctx, code).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+#[Object]
+impl Comment {
+    /// Identity.
+    async fn id(&self) -> ID {
+        ID(self.comment.id.to_string())
+    }
+
+    /// What the citizen writes down to follow it, e.g. `KH7F3K2Q`.
+    async fn tracking_code(&self) -> &str {
+        self.comment.tracking_code.as_str()
+    }
+
+    /// The text; phone and ID-card numbers are redacted for the public.
+    async fn body(&self) -> String {
+        if self.original {
+            self.comment.body.clone()
+        } else {
+            privacy::redact(&self.comment.body)
+        }
+    }
+
+    /// Its category.
+    async fn category(&self, ctx: &Context<'_>) -> async_graphql::Result<Category> {
+        let loaders = ctx.data::<Loaders>()?;
+        let code = &self.comment.category_code;
+        let category = loaders.categories.load_one(code.clone()).await.gql()?;
+        category.map(Category).ok_or_else(|| {
+            crate::graphql::error::to_graphql(DomainError::Internal(format!("category {code} is missing")))
+        })
+    }
+
+    /// The commune the citizen tagged.
+    async fn commune(&self, ctx: &Context<'_>) -> async_graphql::Result<AdminUnit> {
+        unit(ctx, &self.comment.commune_code).await
+    }
+
+    /// The village, if tagged.
+    async fn village(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
+        optional_unit(ctx, self.comment.village_code.as_ref()).await
+    }
+
+    /// Where it is in its life.
+    async fn status(&self) -> CommentStatus {
+        self.comment.status.into()
+    }
+
+    /// The administration that must answer, once routed.
+    async fn assigned_unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
+        optional_unit(ctx, self.comment.assigned_unit.as_ref()).await
+    }
+
+    /// Whether anyone may read it once approved.
+    async fn is_public(&self) -> bool {
+        self.comment.is_public
+    }
+
+    /// When it was sent.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.comment.created_at
+    }
+
+    /// When a moderator approved and routed it.
+    async fn routed_at(&self) -> Option<DateTime<Utc>> {
+        self.comment.routed_at
+    }
+
+    /// Deadline for the first response.
+    async fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.comment.due_at
+    }
+
+    /// Deadline for the acknowledgement.
+    async fn acknowledge_due_at(&self) -> Option<DateTime<Utc>> {
+        self.comment.ack_due_at
+    }
+
+    /// When the unit first acknowledged it.
+    async fn acknowledged_at(&self) -> Option<DateTime<Utc>> {
+        self.comment.acknowledged_at
+    }
+
+    /// When the unit first answered.
+    async fn first_response_at(&self) -> Option<DateTime<Utc>> {
+        self.comment.first_response_at
+    }
+
+    /// When it was resolved.
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.comment.resolved_at
+    }
+
+    /// Past its first-response deadline without a response.
+    async fn is_overdue(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let now = ctx.data::<Mati>()?.now();
+        Ok(deadline::is_overdue(&self.comment, now))
+    }
+
+    /// Citizens who support it.
+    async fn support_count(&self) -> i32 {
+        self.comment.support_count
+    }
+
+    /// The citizen's rating of the resolution.
+    async fn satisfied(&self) -> Option<bool> {
+        self.comment.satisfied
+    }
+
+    /// Times the citizen reopened it (at most once).
+    async fn reopen_count(&self) -> i32 {
+        self.comment.reopen_count
+    }
+
+    /// Public answers, oldest first.
+    async fn responses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Response>> {
+        let loaders = ctx.data::<Loaders>()?;
+        let responses = loaders.responses.load_one(self.comment.id).await.gql()?;
+        Ok(responses.unwrap_or_default().into_iter().map(Response).collect())
+    }
+
+    /// Everything that happened to it, oldest first.
+    async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CommentEvent>> {
+        let loaders = ctx.data::<Loaders>()?;
+        let events = loaders.events.load_one(self.comment.id).await.gql()?;
+        Ok(events.unwrap_or_default().into_iter().map(CommentEvent).collect())
+    }
+}
+
+/// A public answer from an administration.
+pub struct Response(DomainResponse);
+
+#[Object]
+impl Response {
+    /// Identity.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The answer.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    /// The answering administration.
+    async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<AdminUnit> {
+        unit(ctx, &self.0.unit).await
+    }
+
+    /// When.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// One step in a comment's life.
+pub struct CommentEvent(DomainEvent);
+
+#[Object]
+impl CommentEvent {
+    /// SUBMITTED APPROVED REJECTED ROUTED ACKNOWLEDGED RESPONDED REFERRED ESCALATED
+    /// RESOLVED RATED REOPENED FLAGGED
+    async fn kind(&self) -> &str {
+        self.0.event.kind.as_str()
+    }
+
+    /// When.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.event.at
+    }
+
+    /// The unit concerned (the new one for a referral or escalation).
+    async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
+        optional_unit(ctx, self.0.event.unit.as_ref()).await
+    }
+
+    /// The unit a referral or escalation moved it away from.
+    async fn from_unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
+        optional_unit(ctx, self.0.event.from_unit.as_ref()).await
+    }
+
+    /// Public note or reason.
+    async fn note(&self) -> Option<&str> {
+        self.0.event.note.as_deref()
+    }
+}

@@ -1,0 +1,76 @@
+//! Sessions and staff accounts.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use mati_domain::auth::StaffAccount as DomainAccount;
+
+use super::enums::Role;
+use super::unit::AdminUnit;
+use crate::graphql::error::ToGraphql;
+use crate::graphql::loaders::Loaders;
+
+/// An anonymous citizen session.
+#[derive(SimpleObject)]
+pub struct CitizenSession {
+    /// Bearer token; keep it on the phone, it ties the phone to its comments.
+    pub token: String,
+}
+
+async fn unit_of(ctx: &Context<'_>, account: &DomainAccount) -> async_graphql::Result<Option<AdminUnit>> {
+    let Some(code) = account.unit.clone() else {
+        return Ok(None);
+    };
+    let loaders = ctx.data::<Loaders>()?;
+    Ok(loaders.units.load_one(code).await.gql()?.map(AdminUnit))
+}
+
+/// A staff login.
+pub struct StaffSession {
+    /// Bearer token.
+    pub token: String,
+    /// Whose.
+    pub account: DomainAccount,
+}
+
+#[Object]
+impl StaffSession {
+    /// Bearer token, valid for 12 hours.
+    async fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The role.
+    async fn role(&self) -> Role {
+        self.account.role.into()
+    }
+
+    /// The official's administration.
+    async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
+        unit_of(ctx, &self.account).await
+    }
+}
+
+/// A staff account.
+pub struct StaffAccount(pub DomainAccount);
+
+#[Object]
+impl StaffAccount {
+    /// Identity.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Login name.
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+
+    /// The role.
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+
+    /// The official's administration.
+    async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
+        unit_of(ctx, &self.0).await
+    }
+}

@@ -1,0 +1,8 @@
+//! Mati's API: GraphQL over HTTP (axum + async-graphql) and the `mati` command line.
+
+pub mod app;
+pub mod cli;
+pub mod graphql;
+pub mod http;
+pub mod settings;
+pub mod telemetry;

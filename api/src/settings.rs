@@ -1,0 +1,207 @@
+//! One typed settings tree: defaults, then `MATI_…` environment variables. An unknown
+//! `MATI_` variable or a bad value stops the start with a message naming the key.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How the server presents itself (PRODUCT.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// GraphiQL, introspection and field suggestions on.
+    Development,
+    /// All three off.
+    Production,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A secret that never appears in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// Every setting of the server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `MATI_DATABASE_URL`: `sqlite://FILE?mode=rwc` (default `sqlite://mati.db?mode=rwc`)
+    /// or `postgres://USER@HOST:PORT/DB`. May hold a password, hence secret.
+    pub database_url: Secret,
+    /// `MATI_DATABASE_MAX_CONNECTIONS` (default 16).
+    pub database_max_connections: u32,
+    /// `MATI_DATABASE_ACQUIRE_TIMEOUT_MS`: longest wait for a pooled connection (default 3000).
+    pub database_acquire_timeout: Duration,
+    /// `MATI_REDIS_URL`: shared rate limits and queue across replicas (not used yet).
+    pub redis_url: Option<Secret>,
+    /// `MATI_LISTEN`: address to listen on (default `127.0.0.1:8080`; port 0 picks one).
+    pub listen: SocketAddr,
+    /// `MATI_ENV`: `development` (default) or `production`.
+    pub environment: Environment,
+    /// `MATI_LOG`: tracing filter (default `info,sqlx=warn`).
+    pub log_filter: String,
+    /// `MATI_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `MATI_MAX_QUERY_DEPTH`: deepest GraphQL selection (default 12).
+    pub max_query_depth: usize,
+    /// `MATI_MAX_QUERY_COMPLEXITY`: most fields per GraphQL request (default 1000).
+    pub max_query_complexity: usize,
+}
+
+/// A setting that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct SettingsError {
+    /// The environment variable at fault.
+    pub key: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Variables with the prefix that are not settings of the server but belong to its
+/// test suite or CI, and are tolerated.
+const TOLERATED_PREFIXES: [&str; 3] = ["MATI_TEST_", "MATI_REQUIRE_BACKENDS", "MATI_BIN"];
+
+const KEYS: [&str; 10] = [
+    "MATI_DATABASE_URL",
+    "MATI_DATABASE_MAX_CONNECTIONS",
+    "MATI_DATABASE_ACQUIRE_TIMEOUT_MS",
+    "MATI_REDIS_URL",
+    "MATI_LISTEN",
+    "MATI_ENV",
+    "MATI_LOG",
+    "MATI_LOG_FORMAT",
+    "MATI_MAX_QUERY_DEPTH",
+    "MATI_MAX_QUERY_COMPLEXITY",
+];
+
+fn error(key: &str, problem: impl Into<String>) -> SettingsError {
+    SettingsError {
+        key: key.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+fn number<T: std::str::FromStr>(vars: &BTreeMap<String, String>, key: &str, default: T) -> Result<T, SettingsError> {
+    match vars.get(key) {
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| error(key, format!("{raw:?} is not a number"))),
+        None => Ok(default),
+    }
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_vars(std::env::vars().filter(|(k, _)| k.starts_with("MATI_")).collect())
+    }
+
+    /// Reads the settings from `MATI_…` variables.
+    pub fn from_vars(vars: BTreeMap<String, String>) -> Result<Self, SettingsError> {
+        if let Some(unknown) = vars
+            .keys()
+            .find(|k| !KEYS.contains(&k.as_str()) && !TOLERATED_PREFIXES.iter().any(|p| k.starts_with(p)))
+        {
+            return Err(error(
+                unknown,
+                format!("unknown setting; known ones are {}", KEYS.join(", ")),
+            ));
+        }
+        let get = |key: &str| vars.get(key).map(String::as_str);
+        let database_url = get("MATI_DATABASE_URL")
+            .unwrap_or("sqlite://mati.db?mode=rwc")
+            .to_owned();
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(error("MATI_DATABASE_URL", "must start with sqlite: or postgres://"));
+        }
+        let listen = get("MATI_LISTEN").unwrap_or("127.0.0.1:8080");
+        let listen = listen.parse().map_err(|_| {
+            error(
+                "MATI_LISTEN",
+                format!("{listen:?} is not an address such as 127.0.0.1:8080"),
+            )
+        })?;
+        let environment = match get("MATI_ENV").unwrap_or("development") {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            other => {
+                return Err(error(
+                    "MATI_ENV",
+                    format!("{other:?} is neither development nor production"),
+                ));
+            }
+        };
+        let log_format = match get("MATI_LOG_FORMAT").unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(error("MATI_LOG_FORMAT", format!("{other:?} is neither text nor json"))),
+        };
+        Ok(Self {
+            database_url: Secret(database_url),
+            database_max_connections: number(&vars, "MATI_DATABASE_MAX_CONNECTIONS", 16)?,
+            database_acquire_timeout: Duration::from_millis(number(&vars, "MATI_DATABASE_ACQUIRE_TIMEOUT_MS", 3000)?),
+            redis_url: get("MATI_REDIS_URL").map(|url| Secret(url.to_owned())),
+            listen,
+            environment,
+            log_filter: get("MATI_LOG").unwrap_or("info,sqlx=warn").to_owned(),
+            log_format,
+            max_query_depth: number(&vars, "MATI_MAX_QUERY_DEPTH", 12)?,
+            max_query_complexity: number(&vars, "MATI_MAX_QUERY_COMPLEXITY", 1000)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_give_the_embedded_sqlite_server() -> Result<(), SettingsError> {
+        let settings = Settings::from_vars(BTreeMap::new())?;
+        assert_eq!(settings.database_url.expose(), "sqlite://mati.db?mode=rwc");
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.environment, Environment::Development);
+        Ok(())
+    }
+
+    #[test]
+    fn an_unknown_or_bad_key_is_named() {
+        let unknown = Settings::from_vars(vars(&[("MATI_DATABSE_URL", "x")])).err();
+        assert_eq!(unknown.map(|e| e.key).as_deref(), Some("MATI_DATABSE_URL"));
+        let bad = Settings::from_vars(vars(&[("MATI_LISTEN", "everywhere")])).err();
+        assert_eq!(bad.map(|e| e.key).as_deref(), Some("MATI_LISTEN"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let url = Secret("postgres://u:hunter2@db/mati".into());
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}
