@@ -1,6 +1,7 @@
 //! The GraphQL API: one [`build_schema`] with the limits applied; per request, the
 //! caller's principal and fresh DataLoaders are attached by the HTTP layer.
 
+pub mod contract;
 pub mod error;
 pub mod loaders;
 pub mod mutation;

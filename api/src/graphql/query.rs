@@ -74,7 +74,7 @@ impl Query {
         unit_code: Option<ID>,
         status: Option<CommentStatus>,
         category_code: Option<ID>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
         let (mati, viewer) = context(ctx)?;
@@ -84,7 +84,7 @@ impl Query {
             category_code: category_code.map(|c| c.0),
         };
         let after = self::after(after).gql()?;
-        let listing = mati.comments(viewer, filter, first.into(), after).await.gql()?;
+        let listing = mati.comments(viewer, filter, first.unwrap_or(20).into(), after).await.gql()?;
         Ok(CommentConnection::new(listing, viewer.clone()))
     }
 
@@ -113,17 +113,17 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         status: Option<CommentStatus>,
-        #[graphql(default = false)] overdue_only: bool,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = false)] overdue_only: Option<bool>,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
         let (mati, viewer) = context(ctx)?;
         let filter = InboxFilter {
             status: status.map(Into::into),
-            overdue_only,
+            overdue_only: overdue_only.unwrap_or(false),
         };
         let after = self::after(after).gql()?;
-        let listing = mati.inbox(viewer, filter, first.into(), after).await.gql()?;
+        let listing = mati.inbox(viewer, filter, first.unwrap_or(20).into(), after).await.gql()?;
         Ok(CommentConnection::new(listing, viewer.clone()))
     }
 
@@ -131,10 +131,10 @@ impl Query {
     async fn moderation_queue(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
     ) -> async_graphql::Result<Vec<Comment>> {
         let (mati, viewer) = context(ctx)?;
-        let pending = mati.moderation_queue(viewer, first.into()).await.gql()?;
+        let pending = mati.moderation_queue(viewer, first.unwrap_or(20).into()).await.gql()?;
         Ok(pending.into_iter().map(|c| Comment::for_viewer(c, viewer)).collect())
     }
 
