@@ -74,7 +74,7 @@ impl Query {
         unit_code: Option<ID>,
         status: Option<CommentStatus>,
         category_code: Option<ID>,
-        #[graphql(default = Some(20))] first: Option<i32>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
         let (mati, viewer) = context(ctx)?;
@@ -113,8 +113,8 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         status: Option<CommentStatus>,
-        #[graphql(default = Some(false))] overdue_only: Option<bool>,
-        #[graphql(default = Some(20))] first: Option<i32>,
+        #[graphql(default_with = "Some(false)")] overdue_only: Option<bool>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
         let (mati, viewer) = context(ctx)?;
@@ -131,7 +131,7 @@ impl Query {
     async fn moderation_queue(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = Some(20))] first: Option<i32>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
     ) -> async_graphql::Result<Vec<Comment>> {
         let (mati, viewer) = context(ctx)?;
         let pending = mati.moderation_queue(viewer, first.unwrap_or(20).into()).await.gql()?;
