@@ -28,6 +28,9 @@ pub enum Backend {
 macro_rules! both_backends {
     ($name:ident, $body:path) => {
         mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 if let Some(app) = $crate::TestApp::start($crate::Backend::Sqlite).await {
