@@ -112,10 +112,15 @@ impl SqlStore {
             )
             .try_insert()
             .exec_with_returning(&txn)
-            .await?;
-        let TryInsertResult::Inserted(model) = inserted else {
-            txn.rollback().await?;
-            return Ok(None);
+            .await;
+        // With RETURNING, a skipped row shows up as "not found" rather than "conflicted".
+        let model = match inserted {
+            Ok(TryInsertResult::Inserted(model)) => model,
+            Ok(TryInsertResult::Conflicted | TryInsertResult::Empty) | Err(DbErr::RecordNotFound(_)) => {
+                txn.rollback().await?;
+                return Ok(None);
+            }
+            Err(err) => return Err(err),
         };
         let submitted = NewEvent {
             kind: EventKind::Submitted,
