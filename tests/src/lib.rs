@@ -226,14 +226,13 @@ impl TestApp {
     pub async fn stop(mut self) -> TestDb {
         let _ = self.child.kill().await;
         let _ = self.child.wait().await;
-        let db = std::mem::replace(
+        std::mem::replace(
             &mut self.db,
             TestDb::Sqlite {
                 dir: tempfile::tempdir().expect("placeholder"),
                 url: String::new(),
             },
-        );
-        db
+        )
     }
 
     /// What the server logged so far.

@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 
 use mati_domain::geography::AdminUnit;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 
 use super::source::Parsed;
 use crate::Db;
-use crate::db::entity::admin_unit;
+use crate::db::entity::{admin_unit, comment};
 
 /// Where a gazetteer comes from, recorded on every unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,13 @@ fn active(model: admin_unit::Model) -> admin_unit::ActiveModel {
     }
 }
 
+fn unit_codes() -> SelectStatement {
+    Query::select()
+        .column(admin_unit::Column::Code)
+        .from(admin_unit::Entity)
+        .to_owned()
+}
+
 /// Writes the valid units of `parsed` in one transaction.
 pub async fn import(db: &Db, parsed: &Parsed, provenance: &Provenance) -> anyhow::Result<ImportReport> {
     let _write = db.write_guard().await;
@@ -111,6 +119,20 @@ pub async fn import(db: &Db, parsed: &Parsed, provenance: &Provenance) -> anyhow
         admin_unit::Entity::insert_many(batch)
             .exec_without_returning(&txn)
             .await?;
+    }
+    // Comments keep their commune and unit codes; an edition that drops a code still in
+    // use would leave them pointing at nothing, so it is refused as a whole.
+    let orphaned = comment::Entity::find()
+        .filter(
+            Condition::any()
+                .add(comment::Column::CommuneCode.not_in_subquery(unit_codes()))
+                .add(comment::Column::AssignedUnit.not_in_subquery(unit_codes())),
+        )
+        .count(&txn)
+        .await?;
+    if orphaned > 0 {
+        txn.rollback().await?;
+        anyhow::bail!("{orphaned} comments refer to units this gazetteer lacks; nothing was imported");
     }
     txn.commit().await?;
     Ok(report)

@@ -219,7 +219,8 @@ impl CommentEvent {
     }
 
     /// The unit a referral or escalation moved it away from.
-    async fn from_unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
+    #[graphql(name = "fromUnit")]
+    async fn moved_from(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
         optional_unit(ctx, self.0.event.from_unit.as_ref()).await
     }
 
