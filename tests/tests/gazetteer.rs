@@ -387,3 +387,39 @@ async fn new_edition(app: TestApp) {
     let app = TestApp::start_on(db, &[]).await;
     assert_eq!(counts(&app).await, [1, 1, 1, 1]);
 }
+
+both_backends!(
+    an_edition_that_would_orphan_comments_is_refused_whole,
+    orphaning_edition
+);
+async fn orphaning_edition(app: TestApp) {
+    let citizen = app.citizen().await;
+    let input = json!({ "input": { "body": "The canal in Tonle Basak is blocked.", "categoryCode": "LOCAL_ROADS", "communeCode": "120101" } });
+    app.ok(
+        Some(&citizen),
+        "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }",
+        input,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let header = "code,parent_code,type,name_km,name_en\n";
+    let rows = [
+        "26,,province,ខេត្តថ្មី,New Province",
+        "2601,26,krong,ក្រុងថ្មី,New Town",
+        "260101,2601,sangkat,សង្កាត់ថ្មី,New Quarter",
+        "26010101,260101,phum,ភូមិថ្មី,New Village",
+    ];
+    for (file, row) in FILES.into_iter().zip(rows) {
+        std::fs::write(dir.path().join(file), format!("{header}{row}\n")).unwrap();
+    }
+    let before = counts(&app).await;
+    let output = import(&app, dir.path(), &["--edition", "2026"]).await;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("1 comments refer to units this gazetteer lacks"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(counts(&app).await, before, "nothing was imported");
+    assert_eq!(unit(&app, "120101").await["code"], "120101");
+}
