@@ -229,7 +229,7 @@ async fn add_staff(settings: &Settings, role: Role, username: &str, unit: Option
     let password = password.trim_end_matches(['\r', '\n']);
     let db = app::connect(settings).await?;
     mati_infra::bootstrap::prepare(&db).await?;
-    let mati = app::services(db);
+    let mati = app::command_services(db)?;
     // The command line is trusted like an administrator: it is how the first one is made.
     let operator = Principal::Staff(StaffAccount {
         id: 0,

@@ -4,5 +4,6 @@ pub mod app;
 pub mod cli;
 pub mod graphql;
 pub mod http;
+pub mod net;
 pub mod settings;
 pub mod telemetry;

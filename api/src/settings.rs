@@ -1,9 +1,13 @@
 //! One typed settings tree: defaults, then `MATI_…` environment variables. An unknown
 //! `MATI_` variable or a bad value stops the start with a message naming the key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use mati_domain::rate_limit::{Action, Quota};
+
+use crate::net::IpNet;
 
 /// How the server presents itself (PRODUCT.md §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +54,19 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// `MATI_DATABASE_ACQUIRE_TIMEOUT_MS`: longest wait for a pooled connection (default 3000).
     pub database_acquire_timeout: Duration,
-    /// `MATI_REDIS_URL`: shared rate limits and queue across replicas (not used yet).
+    /// `MATI_REDIS_URL`: Redis for rate limits, the moderation queue and live events
+    /// shared by replicas; unset keeps all three in process.
     pub redis_url: Option<Secret>,
+    /// `MATI_REDIS_PREFIX`: prefix of every Redis key of this deployment (default `mati`).
+    pub redis_prefix: String,
+    /// `MATI_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of proxies whose
+    /// `X-Forwarded-For` is believed (default none: the peer address is the client).
+    pub trusted_proxies: Vec<IpNet>,
+    /// `MATI_MODERATION_LEASE_SECS`: how long claimed moderation items stay with a
+    /// moderator (default 300).
+    pub moderation_lease: Duration,
+    /// `MATI_RATE_LIMIT_<ACTION>`: `BURST/PERIOD` per action, e.g. `5/60s`.
+    pub rate_limits: HashMap<Action, Quota>,
     /// `MATI_LISTEN`: address to listen on (default `127.0.0.1:8080`; port 0 picks one).
     pub listen: SocketAddr,
     /// `MATI_ENV`: `development` (default) or `production`.
@@ -80,7 +95,10 @@ pub struct SettingsError {
 /// test suite or CI, and are tolerated.
 const TOLERATED_PREFIXES: [&str; 3] = ["MATI_TEST_", "MATI_REQUIRE_BACKENDS", "MATI_BIN"];
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 13] = [
+    "MATI_REDIS_PREFIX",
+    "MATI_TRUSTED_PROXIES",
+    "MATI_MODERATION_LEASE_SECS",
     "MATI_DATABASE_URL",
     "MATI_DATABASE_MAX_CONNECTIONS",
     "MATI_DATABASE_ACQUIRE_TIMEOUT_MS",
@@ -118,10 +136,12 @@ impl Settings {
 
     /// Reads the settings from `MATI_…` variables.
     pub fn from_vars(vars: BTreeMap<String, String>) -> Result<Self, SettingsError> {
-        if let Some(unknown) = vars
-            .keys()
-            .find(|k| !KEYS.contains(&k.as_str()) && !TOLERATED_PREFIXES.iter().any(|p| k.starts_with(p)))
-        {
+        let limit_keys: Vec<(Action, String)> = Action::ALL.iter().map(|a| (*a, a.setting())).collect();
+        if let Some(unknown) = vars.keys().find(|k| {
+            !KEYS.contains(&k.as_str())
+                && !limit_keys.iter().any(|(_, key)| key == *k)
+                && !TOLERATED_PREFIXES.iter().any(|p| k.starts_with(p))
+        }) {
             return Err(error(
                 unknown,
                 format!("unknown setting; known ones are {}", KEYS.join(", ")),
@@ -164,6 +184,30 @@ impl Settings {
             database_max_connections: number(&vars, "MATI_DATABASE_MAX_CONNECTIONS", 16)?,
             database_acquire_timeout: Duration::from_millis(number(&vars, "MATI_DATABASE_ACQUIRE_TIMEOUT_MS", 3000)?),
             redis_url: get("MATI_REDIS_URL").map(|url| Secret(url.to_owned())),
+            redis_prefix: get("MATI_REDIS_PREFIX").unwrap_or("mati").to_owned(),
+            trusted_proxies: match get("MATI_TRUSTED_PROXIES") {
+                Some(raw) => raw
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        IpNet::parse(s).ok_or_else(|| {
+                            error("MATI_TRUSTED_PROXIES", format!("{s:?} is not an address or CIDR range"))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                None => Vec::new(),
+            },
+            moderation_lease: Duration::from_secs(number(&vars, "MATI_MODERATION_LEASE_SECS", 300)?),
+            rate_limits: limit_keys
+                .iter()
+                .filter_map(|(action, key)| vars.get(key).map(|raw| (action, key, raw)))
+                .map(|(action, key, raw)| {
+                    Quota::parse(raw)
+                        .map(|quota| (*action, quota))
+                        .ok_or_else(|| error(key, format!("{raw:?} is not BURST/PERIOD such as 5/60s")))
+                })
+                .collect::<Result<_, _>>()?,
             listen,
             environment,
             log_filter: get("MATI_LOG").unwrap_or("info,sqlx=warn").to_owned(),
@@ -197,6 +241,22 @@ mod tests {
         assert_eq!(unknown.map(|e| e.key).as_deref(), Some("MATI_DATABSE_URL"));
         let bad = Settings::from_vars(vars(&[("MATI_LISTEN", "everywhere")])).err();
         assert_eq!(bad.map(|e| e.key).as_deref(), Some("MATI_LISTEN"));
+    }
+
+    #[test]
+    fn rate_limits_and_proxies_are_read_per_action() -> Result<(), SettingsError> {
+        let settings = Settings::from_vars(vars(&[
+            ("MATI_RATE_LIMIT_SUBMIT_PER_TOKEN", "3/10s"),
+            ("MATI_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+        ]))?;
+        assert_eq!(
+            settings.rate_limits.get(&Action::SubmitPerToken).map(|q| q.burst),
+            Some(3)
+        );
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        let bad = Settings::from_vars(vars(&[("MATI_RATE_LIMIT_FLAG", "lots")])).err();
+        assert_eq!(bad.map(|e| e.key).as_deref(), Some("MATI_RATE_LIMIT_FLAG"));
+        Ok(())
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The one place that builds the tracing subscriber. Log messages are fixed strings;
 //! data goes in fields. Logs never carry comment text or tokens.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::LogFormat;
@@ -11,6 +13,7 @@ pub fn init(filter: &str, format: LogFormat) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // A second init (tests, CLI after serve) is harmless; ignore it.
     let _ = match format {

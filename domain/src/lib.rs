@@ -14,6 +14,7 @@ pub mod geography;
 pub mod lifecycle;
 pub mod ports;
 pub mod privacy;
+pub mod rate_limit;
 pub mod routing;
 pub mod service;
 pub mod stats;

@@ -6,9 +6,12 @@ use chrono::{DateTime, Utc};
 use crate::DomainResult;
 use crate::auth::{Role, StaffAccount};
 use crate::category::Category;
-use crate::comment::{CitizenId, Comment, CommentChange, CommentEvent, CommentId, NewComment, Response, StaffId};
+use crate::comment::{
+    CitizenId, Comment, CommentChange, CommentEvent, CommentId, EventKind, NewComment, Response, StaffId,
+};
 use crate::geography::{AdminUnit, UnitCode, UnitFilter};
 use crate::lifecycle::CommentStatus;
+use crate::rate_limit::Action;
 use crate::stats::StatsRow;
 use crate::tracking::TrackingCode;
 
@@ -39,6 +42,13 @@ pub enum Inserted {
     Existing(Comment),
     /// The tracking code is taken; try another.
     TrackingCodeTaken,
+}
+
+/// The last word on storing a new comment (the rate limits).
+#[async_trait]
+pub trait Admit: Send + Sync {
+    /// Ok to store; an error refuses.
+    async fn admit(&self) -> DomainResult<()>;
 }
 
 /// Which comments a listing may show to its caller.
@@ -91,12 +101,15 @@ pub struct Page {
 #[async_trait]
 pub trait Comments: Send + Sync {
     /// Stores a submission with its SUBMITTED event in one transaction, unless the same
-    /// citizen already sent the same `clientId`.
-    async fn insert(&self, comment: NewComment) -> DomainResult<Inserted>;
+    /// citizen already sent the same `clientId`. `admit` is asked, inside the
+    /// transaction, only when the comment is new; its refusal rolls the insert back.
+    async fn insert(&self, comment: NewComment, admit: &dyn Admit) -> DomainResult<Inserted>;
     /// Applies a lifecycle change atomically; CONFLICT when the comment changed meanwhile.
     async fn apply(&self, change: CommentChange) -> DomainResult<Comment>;
     /// Comments by id (missing ones left out), in any order.
     async fn get_many(&self, ids: &[CommentId]) -> DomainResult<Vec<Comment>>;
+    /// The comment a citizen sent with this `clientId`, if any.
+    async fn by_client_id(&self, author: CitizenId, client_id: &str) -> DomainResult<Option<Comment>>;
     /// The comment with this tracking code.
     async fn by_tracking_code(&self, code: &TrackingCode) -> DomainResult<Option<Comment>>;
     /// One page of a listing, newest first.
@@ -165,4 +178,43 @@ pub trait PasswordHasher: Send + Sync {
     /// Whether `password` matches `hash`; with no hash, spends the same time and says no,
     /// so that a login cannot tell unknown users from wrong passwords by timing.
     async fn verify(&self, password: String, hash: Option<String>) -> DomainResult<bool>;
+}
+
+/// Rate limits (Redis across replicas, with a local first layer).
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one request of `action` for `key`; RATE_LIMITED when over the quota.
+    async fn check(&self, action: Action, key: &str) -> DomainResult<()>;
+}
+
+/// The moderation queue: pending comments leased to moderators.
+#[async_trait]
+pub trait ModerationQueue: Send + Sync {
+    /// Leases up to `count` pending items to `moderator`: items never leased to anyone
+    /// else at the same time; an expired lease returns its item to the queue.
+    async fn claim(&self, moderator: StaffId, count: u64) -> DomainResult<Vec<CommentId>>;
+    /// Removes a decided item from the queue.
+    async fn done(&self, id: CommentId) -> DomainResult<()>;
+}
+
+/// Something that happened to a comment, for live inboxes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// The comment.
+    pub comment_id: CommentId,
+    /// What happened.
+    pub kind: EventKind,
+    /// The unit whose inbox it concerns (the assigned unit after the change).
+    pub unit: Option<UnitCode>,
+    /// The unit it left (referral, escalation).
+    pub from_unit: Option<UnitCode>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Live notifications to every replica; best effort (the database is the record).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Sends `notification` to every subscriber on every replica.
+    async fn notify(&self, notification: Notification);
 }

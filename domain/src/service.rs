@@ -3,6 +3,7 @@
 //! authorisation and the lifecycle are written once.
 
 mod accounts;
+mod live;
 mod moderation;
 mod reads;
 mod submission;
@@ -12,10 +13,16 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use crate::DomainResult;
 use crate::clock::Clock;
+use crate::comment::{Comment, CommentChange, EventKind};
 use crate::deadline::DeadlinePolicy;
-use crate::ports::{Accounts, Categories, Comments, Geography, PasswordHasher};
+use crate::ports::Notification;
+use crate::ports::{Accounts, Categories, Comments, Geography, ModerationQueue, Notifier, PasswordHasher, RateLimiter};
+use crate::rate_limit::Action;
 
+pub use accounts::StaffSession;
+pub use live::Watch;
 pub use moderation::{Decision, RejectReason};
 pub use reads::{CommentFilter, InboxFilter, Listing, MAX_PAGE};
 pub use submission::Submission;
@@ -35,6 +42,12 @@ pub struct Ports {
     pub passwords: Arc<dyn PasswordHasher>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Rate limits.
+    pub limiter: Arc<dyn RateLimiter>,
+    /// The moderation queue.
+    pub queue: Arc<dyn ModerationQueue>,
+    /// Live notifications.
+    pub notifier: Arc<dyn Notifier>,
 }
 
 /// Tunable rules.
@@ -71,6 +84,40 @@ impl Mati {
     /// The adapters, for loaders that batch reads.
     pub fn ports(&self) -> &Ports {
         &self.ports
+    }
+
+    /// Applies a lifecycle change, then tells live inboxes and, once a pending comment is
+    /// decided, the moderation queue. Both are best effort: the database is the record,
+    /// and the queue drops items that are no longer pending when they are claimed.
+    async fn commit(&self, change: CommentChange) -> DomainResult<Comment> {
+        let decided = change
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Approved | EventKind::Rejected));
+        let events = change.events.clone();
+        let comment = self.ports.comments.apply(change).await?;
+        for event in events {
+            let notification = Notification {
+                comment_id: comment.id,
+                kind: event.kind,
+                unit: event.unit.or_else(|| comment.assigned_unit.clone()),
+                from_unit: event.from_unit,
+                at: event.at,
+            };
+            self.ports.notifier.notify(notification).await;
+        }
+        if decided && let Err(err) = self.ports.queue.done(comment.id).await {
+            tracing::warn!(comment = comment.id, error = %err, "moderation queue not updated");
+        }
+        Ok(comment)
+    }
+
+    /// Counts one request against a limit, when the key is known.
+    async fn limit(&self, action: Action, key: Option<String>) -> DomainResult<()> {
+        match key {
+            Some(key) => self.ports.limiter.check(action, &key).await,
+            None => Ok(()),
+        }
     }
 
     /// The clock's current time.

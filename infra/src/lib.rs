@@ -5,8 +5,12 @@
 pub mod bootstrap;
 pub mod db;
 pub mod gazetteer;
+pub mod limits;
 pub mod migration;
+pub mod outbox;
 pub mod passwords;
+pub mod queue;
+pub mod redis;
 pub mod repo;
 
 pub use db::{Db, PoolSettings};

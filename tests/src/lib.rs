@@ -4,7 +4,12 @@
 //! PostgreSQL comes from `MATI_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`). When it cannot be reached the test is
 //! skipped with a message, unless `MATI_REQUIRE_BACKENDS=1`, when it fails.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "test support: a failure is a test failure")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "test support: a failure is a test failure"
+)]
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -95,7 +100,10 @@ impl TestDb {
                 let admin = match Database::connect(&server).await {
                     Ok(conn) => conn,
                     Err(err) => {
-                        assert!(!backends_required(), "PostgreSQL at {server} is required but unreachable: {err}");
+                        assert!(
+                            !backends_required(),
+                            "PostgreSQL at {server} is required but unreachable: {err}"
+                        );
                         eprintln!("skipped: PostgreSQL at {server} is unreachable ({err})");
                         return None;
                     }
@@ -141,7 +149,10 @@ impl Drop for TestDb {
             let name = name.clone();
             // Drop runs outside async; a short-lived thread with its own runtime cleans up.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 runtime.block_on(async {
                     let admin = Database::connect(&postgres_url()).await.ok()?;
                     admin
@@ -208,7 +219,10 @@ impl TestApp {
         let base = tokio::time::timeout(Duration::from_secs(60), wait).await.ok().flatten();
         let Some(base) = base else {
             let _ = child.kill().await;
-            panic!("mati did not start:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            panic!(
+                "mati did not start:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
@@ -260,7 +274,11 @@ impl TestApp {
     /// Posts and returns `data`, failing the test on any error.
     pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let response = self.graphql(token, query, variables).await;
-        assert!(response.get("errors").is_none(), "unexpected errors: {response:#}\nserver log:\n{}", self.log());
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response:#}\nserver log:\n{}",
+            self.log()
+        );
         response["data"].clone()
     }
 
@@ -292,7 +310,11 @@ impl TestApp {
             command.args(["--unit", unit]);
         }
         let output = run_with_stdin(command, &format!("{password}\n")).await;
-        assert!(output.status.success(), "staff add failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "staff add failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         password
     }
 
@@ -316,7 +338,9 @@ impl TestApp {
 
     /// A fresh citizen session; the token.
     pub async fn citizen(&self) -> String {
-        let data = self.ok(None, "mutation { startCitizenSession { token } }", json!({})).await;
+        let data = self
+            .ok(None, "mutation { startCitizenSession { token } }", json!({}))
+            .await;
         data["startCitizenSession"]["token"].as_str().expect("token").to_owned()
     }
 
@@ -346,7 +370,10 @@ pub fn first_error(response: &Value) -> &Value {
 /// Runs a command, writing `input` to its standard input.
 pub async fn run_with_stdin(mut command: Command, input: &str) -> std::process::Output {
     use tokio::io::AsyncWriteExt;
-    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = command.spawn().expect("start mati command");
     if let Some(mut stdin) = child.stdin.take() {
         // A command that fails on its arguments exits before reading: ignore the broken pipe.

@@ -5,13 +5,16 @@ use mati_tests::{Backend, TestApp, both_backends, run_with_stdin};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
 
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id trackingCode } } }";
+const SUBMIT: &str =
+    "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id trackingCode } } }";
 
 async fn column(app: &TestApp, sql: &str) -> Vec<String> {
     let db = Database::connect(app.db.url()).await.unwrap();
     let backend = db.get_database_backend();
     let rows = db.query_all_raw(Statement::from_string(backend, sql)).await.unwrap();
-    rows.iter().map(|row| row.try_get_by_index::<String>(0).unwrap()).collect()
+    rows.iter()
+        .map(|row| row.try_get_by_index::<String>(0).unwrap())
+        .collect()
 }
 
 async fn passwords_and_tokens_are_stored_only_as_hashes(app: TestApp) {
@@ -30,7 +33,10 @@ async fn passwords_and_tokens_are_stored_only_as_hashes(app: TestApp) {
         assert!(!digest.contains(&token) && !digest.contains(&citizen));
     }
 }
-both_backends!(passwords_and_tokens_are_stored_only_as_hashes, passwords_and_tokens_are_stored_only_as_hashes);
+both_backends!(
+    passwords_and_tokens_are_stored_only_as_hashes,
+    passwords_and_tokens_are_stored_only_as_hashes
+);
 
 const CREATE: &str = "mutation($i: CreateStaffAccountInput!) { createStaffAccount(input: $i) { id username role unit { code nameEn } } }";
 
@@ -38,7 +44,10 @@ async fn only_an_admin_creates_staff_and_officials_need_a_unit(app: TestApp) {
     let admin = app.staff("admin", "admin1", None).await;
     let moderator = app.staff("moderator", "mod1", None).await;
     let input = json!({ "i": { "username": "Sokha.Chan", "password": "a long enough secret", "role": "OFFICIAL", "unitCode": "1201" } });
-    assert_eq!(app.error_code(Some(&moderator), CREATE, input.clone()).await, "FORBIDDEN");
+    assert_eq!(
+        app.error_code(Some(&moderator), CREATE, input.clone()).await,
+        "FORBIDDEN"
+    );
     assert_eq!(app.error_code(None, CREATE, input.clone()).await, "UNAUTHENTICATED");
     let created = app.ok(Some(&admin), CREATE, input.clone()).await;
     assert_eq!(created["createStaffAccount"]["username"], "sokha.chan");
@@ -60,7 +69,10 @@ async fn only_an_admin_creates_staff_and_officials_need_a_unit(app: TestApp) {
     assert_eq!(login["login"]["role"], "OFFICIAL");
     assert_eq!(login["login"]["unit"]["code"], "1201");
 }
-both_backends!(only_an_admin_creates_staff_and_officials_need_a_unit, only_an_admin_creates_staff_and_officials_need_a_unit);
+both_backends!(
+    only_an_admin_creates_staff_and_officials_need_a_unit,
+    only_an_admin_creates_staff_and_officials_need_a_unit
+);
 
 async fn the_staff_command_reads_the_password_from_stdin_and_checks_its_input(app: TestApp) {
     let mut command = app.command();
@@ -95,9 +107,15 @@ async fn a_retried_submission_returns_the_first_comment(app: TestApp) {
     // Another phone may use the same clientId for its own comment.
     let other = app.citizen().await;
     let theirs = app.ok(Some(&other), SUBMIT, input).await;
-    assert_ne!(first["submitComment"]["comment"]["id"], theirs["submitComment"]["comment"]["id"]);
+    assert_ne!(
+        first["submitComment"]["comment"]["id"],
+        theirs["submitComment"]["comment"]["id"]
+    );
 }
-both_backends!(a_retried_submission_returns_the_first_comment, a_retried_submission_returns_the_first_comment);
+both_backends!(
+    a_retried_submission_returns_the_first_comment,
+    a_retried_submission_returns_the_first_comment
+);
 
 async fn twenty_concurrent_retries_make_exactly_one_comment(app: TestApp) {
     let citizen = app.citizen().await;
@@ -109,12 +127,23 @@ async fn twenty_concurrent_retries_make_exactly_one_comment(app: TestApp) {
         .map(|a| a["submitComment"]["comment"]["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids.len(), 1, "every retry gets the first comment");
-    let rows = column(&app, "SELECT CAST(COUNT(*) AS TEXT) FROM comments WHERE client_id = 'retry-storm'").await;
+    let rows = column(
+        &app,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM comments WHERE client_id = 'retry-storm'",
+    )
+    .await;
     assert_eq!(rows, ["1"]);
-    let events = column(&app, "SELECT CAST(COUNT(*) AS TEXT) FROM comment_events WHERE kind = 'SUBMITTED'").await;
+    let events = column(
+        &app,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM comment_events WHERE kind = 'SUBMITTED'",
+    )
+    .await;
     assert_eq!(events, ["1"]);
 }
-both_backends!(twenty_concurrent_retries_make_exactly_one_comment, twenty_concurrent_retries_make_exactly_one_comment);
+both_backends!(
+    twenty_concurrent_retries_make_exactly_one_comment,
+    twenty_concurrent_retries_make_exactly_one_comment
+);
 
 #[tokio::test]
 async fn the_concurrency_test_really_runs_on_postgres() {

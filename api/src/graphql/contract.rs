@@ -27,14 +27,20 @@ fn shapes(sdl: &str) -> Result<Shapes, String> {
                     for arg in field.arguments {
                         let arg = arg.node;
                         let default = arg.default_value.map(|d| format!(" = {}", d.node)).unwrap_or_default();
-                        members.insert(format!("{name}({})", arg.name.node), format!("{}{default}", arg.ty.node));
+                        members.insert(
+                            format!("{name}({})", arg.name.node),
+                            format!("{}{default}", arg.ty.node),
+                        );
                     }
                 }
             }
             TypeKind::InputObject(input) => {
                 for field in input.fields {
                     let field = field.node;
-                    let default = field.default_value.map(|d| format!(" = {}", d.node)).unwrap_or_default();
+                    let default = field
+                        .default_value
+                        .map(|d| format!(" = {}", d.node))
+                        .unwrap_or_default();
                     members.insert(field.name.node.to_string(), format!("{}{default}", field.ty.node));
                 }
             }
@@ -95,7 +101,8 @@ mod tests {
 
     #[test]
     fn additions_are_allowed() {
-        let more = "type Query { comments(first: Int = 20): [String!]! extra: Int }\nenum Role { ADMIN OFFICIAL MONITOR }";
+        let more =
+            "type Query { comments(first: Int = 20): [String!]! extra: Int }\nenum Role { ADMIN OFFICIAL MONITOR }";
         assert_eq!(violations(CONTRACT, more), Ok(vec![]));
     }
 }

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::Lookahead;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use mati_domain::DomainError;
 use mati_domain::category::Category;
-use mati_domain::comment::{CommentEvent, CommentId, Response};
+use mati_domain::comment::{Comment, CommentEvent, CommentId, Response};
 use mati_domain::geography::{AdminUnit, UnitCode};
 use mati_domain::service::Mati;
 
@@ -92,29 +93,121 @@ impl Loader<CommentId> for Events {
     }
 }
 
-/// The loaders of one request (their caches must not outlive it).
+type Cached<T> = DataLoader<T, HashMapCache>;
+
+/// The loaders of one request. Their caches live as long as the request, so a page
+/// of comments is loaded in one statement per kind of related data: [`Loaders::prefetch`]
+/// fills them for the whole page before its nodes resolve.
 pub struct Loaders {
     /// Units by code.
-    pub units: DataLoader<Units>,
+    pub units: Cached<Units>,
     /// Children by parent.
-    pub children: DataLoader<Children>,
+    pub children: Cached<Children>,
     /// Categories by code.
-    pub categories: DataLoader<Categories>,
+    pub categories: Cached<Categories>,
     /// Responses by comment.
-    pub responses: DataLoader<Responses>,
+    pub responses: Cached<Responses>,
     /// Events by comment.
-    pub events: DataLoader<Events>,
+    pub events: Cached<Events>,
+}
+
+/// What a page's nodes will ask for, from the query's selection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wanted {
+    /// `responses` is selected.
+    pub responses: bool,
+    /// `events` is selected.
+    pub events: bool,
+    /// Some unit (commune, village, assigned, of responses or events) is selected.
+    pub units: bool,
+    /// `category` is selected.
+    pub category: bool,
+}
+
+impl Wanted {
+    /// What the selection `node` (a `Comment`) asks for.
+    pub fn of(node: &Lookahead<'_>) -> Self {
+        let responses = node.field("responses");
+        let events = node.field("events");
+        Self {
+            responses: responses.exists(),
+            events: events.exists(),
+            units: ["commune", "village", "assignedUnit"]
+                .iter()
+                .any(|f| node.field(f).exists())
+                || responses.field("unit").exists()
+                || events.field("unit").exists()
+                || events.field("fromUnit").exists(),
+            category: node.field("category").exists(),
+        }
+    }
 }
 
 impl Loaders {
     /// Fresh loaders for one request.
     pub fn new(mati: &Mati) -> Self {
-        Self {
-            units: DataLoader::new(Units(mati.clone()), tokio::spawn),
-            children: DataLoader::new(Children(mati.clone()), tokio::spawn),
-            categories: DataLoader::new(Categories(mati.clone()), tokio::spawn),
-            responses: DataLoader::new(Responses(mati.clone()), tokio::spawn),
-            events: DataLoader::new(Events(mati.clone()), tokio::spawn),
+        fn cached<T>(loader: T) -> Cached<T>
+        where
+            T: Send + Sync + 'static,
+        {
+            DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
         }
+        Self {
+            units: cached(Units(mati.clone())),
+            children: cached(Children(mati.clone())),
+            categories: cached(Categories(mati.clone())),
+            responses: cached(Responses(mati.clone())),
+            events: cached(Events(mati.clone())),
+        }
+    }
+
+    /// Turns the caches off, for a long-lived WebSocket connection whose events must
+    /// show comments as they are now.
+    pub fn without_cache(self) -> Self {
+        self.units.enable_all_cache(false);
+        self.children.enable_all_cache(false);
+        self.categories.enable_all_cache(false);
+        self.responses.enable_all_cache(false);
+        self.events.enable_all_cache(false);
+        self
+    }
+
+    /// Loads what `wanted` says the nodes of `comments` need, one statement per kind,
+    /// so that the cost of a page does not depend on its size.
+    pub async fn prefetch(&self, comments: &[Comment], wanted: Wanted) -> Result<(), Shared> {
+        let ids: Vec<CommentId> = comments.iter().map(|c| c.id).collect();
+        let mut units: Vec<UnitCode> = Vec::new();
+        if wanted.units {
+            for comment in comments {
+                units.push(comment.commune_code.clone());
+                units.extend(comment.village_code.clone());
+                units.extend(comment.assigned_unit.clone());
+            }
+        }
+        if wanted.responses {
+            let loaded = self.responses.load_many(ids.iter().copied()).await?;
+            if wanted.units {
+                units.extend(loaded.values().flatten().map(|r| r.unit.clone()));
+            }
+        }
+        if wanted.events {
+            let loaded = self.events.load_many(ids.iter().copied()).await?;
+            if wanted.units {
+                for event in loaded.values().flatten() {
+                    units.extend(event.event.unit.clone());
+                    units.extend(event.event.from_unit.clone());
+                }
+            }
+        }
+        if wanted.category {
+            let codes = comments.iter().map(|c| c.category_code.clone());
+            self.categories.load_many(codes).await?;
+        }
+        if !units.is_empty() {
+            units.sort();
+            units.dedup();
+            self.units.load_many(units).await?;
+        }
+        Ok(())
     }
 }

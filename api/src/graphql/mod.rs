@@ -6,16 +6,19 @@ pub mod error;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 use mati_domain::service::Mati;
+use mati_infra::redis::events::EventBus;
 
 pub use mutation::Mutation;
 pub use query::Query;
+pub use subscription::Subscription;
 
 /// Mati's schema type.
-pub type MatiSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type MatiSchema = Schema<Query, Mutation, Subscription>;
 
 /// Limits on what one request may ask.
 #[derive(Debug, Clone, Copy)]
@@ -39,9 +42,10 @@ impl Default for Limits {
 }
 
 /// Builds the schema over the application services.
-pub fn build_schema(mati: Mati, limits: Limits) -> MatiSchema {
-    let builder = Schema::build(Query, Mutation, EmptySubscription)
+pub fn build_schema(mati: Mati, events: EventBus, limits: Limits) -> MatiSchema {
+    let builder = Schema::build(Query, Mutation, Subscription)
         .data(mati)
+        .data(events)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity);
     let builder = if limits.introspection {
@@ -54,5 +58,5 @@ pub fn build_schema(mati: Mati, limits: Limits) -> MatiSchema {
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription).finish().sdl()
+    Schema::build(Query, Mutation, Subscription).finish().sdl()
 }

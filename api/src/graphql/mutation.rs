@@ -4,11 +4,12 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use mati_domain::service::{Decision, Submission};
 
 use super::error::ToGraphql;
-use super::query::comment_id;
+use super::query::{comment_id, comments_for};
 use super::types::comment::Comment;
 use super::types::enums::{AgeGroup, Gender, ModerationDecision, RejectReason, Role};
 use super::types::session::{CitizenSession, StaffAccount, StaffSession};
 use mati_domain::auth::Principal;
+use mati_domain::rate_limit::Origin;
 use mati_domain::service::Mati;
 
 /// Changes.
@@ -57,6 +58,11 @@ pub struct CreateStaffAccountInput {
     unit_code: Option<ID>,
 }
 
+/// Where the request came from (set by the HTTP layer; unknown for other callers).
+fn origin(ctx: &Context<'_>) -> Origin {
+    ctx.data_opt::<Origin>().copied().unwrap_or_default()
+}
+
 fn context<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Mati, &'a Principal)> {
     Ok((ctx.data::<Mati>()?, ctx.data::<Principal>()?))
 }
@@ -66,7 +72,7 @@ impl Mutation {
     /// Issues an anonymous citizen session token.
     async fn start_citizen_session(&self, ctx: &Context<'_>) -> async_graphql::Result<CitizenSession> {
         let (mati, _) = context(ctx)?;
-        let token = mati.start_citizen_session().await.gql()?;
+        let token = mati.start_citizen_session(&origin(ctx)).await.gql()?;
         Ok(CitizenSession { token })
     }
 
@@ -78,7 +84,7 @@ impl Mutation {
         password: String,
     ) -> async_graphql::Result<StaffSession> {
         let (mati, _) = context(ctx)?;
-        let session = mati.login(&username, &password).await.gql()?;
+        let session = mati.login(&username, &password, &origin(ctx)).await.gql()?;
         Ok(StaffSession {
             token: session.token,
             account: session.account,
@@ -102,7 +108,7 @@ impl Mutation {
             age_group: input.age_group.map(Into::into),
             client_id: input.client_id,
         };
-        let comment = mati.submit_comment(caller, submission).await.gql()?;
+        let comment = mati.submit_comment(caller, &origin(ctx), submission).await.gql()?;
         Ok(SubmitCommentPayload {
             comment: Comment::for_viewer(comment, caller),
         })
@@ -131,6 +137,19 @@ impl Mutation {
         };
         let comment = mati.moderate(caller, id, decision, note.as_deref()).await.gql()?;
         Ok(Comment::for_viewer(comment, caller))
+    }
+
+    /// MODERATOR: leases up to `count` pending comments to the caller, oldest first. No
+    /// other moderator gets them until the lease expires (MATI_MODERATION_LEASE_SECS) or
+    /// they are decided; call again for more.
+    async fn claim_moderation_items(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] count: i32,
+    ) -> async_graphql::Result<Vec<Comment>> {
+        let (mati, caller) = context(ctx)?;
+        let claimed = mati.claim_moderation_items(caller, count.into()).await.gql()?;
+        comments_for(ctx, claimed, caller).await
     }
 
     /// OFFICIAL of the assigned unit: acknowledges a routed comment.

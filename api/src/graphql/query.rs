@@ -8,6 +8,7 @@ use mati_domain::service::{CommentFilter, InboxFilter, Mati};
 use mati_domain::{DomainError, DomainResult};
 
 use super::error::ToGraphql;
+use super::loaders::{Loaders, Wanted};
 use super::types::comment::Comment;
 use super::types::connection::{CommentConnection, parse_cursor};
 use super::types::enums::{AdminLevel, CommentStatus};
@@ -25,6 +26,17 @@ pub fn comment_id(field: &str, id: &ID) -> DomainResult<CommentId> {
 
 fn after(raw: Option<String>) -> DomainResult<Option<CommentId>> {
     raw.as_deref().map(parse_cursor).transpose()
+}
+
+/// Comments as `viewer` sees them, with what their selection needs loaded at once.
+pub async fn comments_for(
+    ctx: &Context<'_>,
+    comments: Vec<mati_domain::comment::Comment>,
+    viewer: &Principal,
+) -> async_graphql::Result<Vec<Comment>> {
+    let wanted = Wanted::of(&ctx.look_ahead());
+    ctx.data::<Loaders>()?.prefetch(&comments, wanted).await.gql()?;
+    Ok(comments.into_iter().map(|c| Comment::for_viewer(c, viewer)).collect())
 }
 
 fn context<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Mati, &'a Principal)> {
@@ -84,7 +96,10 @@ impl Query {
             category_code: category_code.map(|c| c.0),
         };
         let after = self::after(after).gql()?;
-        let listing = mati.comments(viewer, filter, first.unwrap_or(20).into(), after).await.gql()?;
+        let listing = mati
+            .comments(viewer, filter, first.unwrap_or(20).into(), after)
+            .await
+            .gql()?;
         Ok(CommentConnection::new(listing, viewer.clone()))
     }
 
@@ -123,7 +138,10 @@ impl Query {
             overdue_only: overdue_only.unwrap_or(false),
         };
         let after = self::after(after).gql()?;
-        let listing = mati.inbox(viewer, filter, first.unwrap_or(20).into(), after).await.gql()?;
+        let listing = mati
+            .inbox(viewer, filter, first.unwrap_or(20).into(), after)
+            .await
+            .gql()?;
         Ok(CommentConnection::new(listing, viewer.clone()))
     }
 
@@ -135,7 +153,7 @@ impl Query {
     ) -> async_graphql::Result<Vec<Comment>> {
         let (mati, viewer) = context(ctx)?;
         let pending = mati.moderation_queue(viewer, first.unwrap_or(20).into()).await.gql()?;
-        Ok(pending.into_iter().map(|c| Comment::for_viewer(c, viewer)).collect())
+        comments_for(ctx, pending, viewer).await
     }
 
     /// Response statistics of a unit (the country when none) for comments routed in

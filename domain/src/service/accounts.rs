@@ -4,6 +4,7 @@ use super::Mati;
 use crate::auth::{self, IssuedToken, Principal, Role, StaffAccount, TokenKind};
 use crate::geography::{AdminLevel, UnitCode};
 use crate::ports::NewStaff;
+use crate::rate_limit::{Action, Origin};
 use crate::{DomainError, DomainResult};
 
 /// A staff login: the bearer token and who it belongs to.
@@ -17,7 +18,8 @@ pub struct StaffSession {
 
 impl Mati {
     /// Issues an anonymous citizen session.
-    pub async fn start_citizen_session(&self) -> DomainResult<String> {
+    pub async fn start_citizen_session(&self, origin: &Origin) -> DomainResult<String> {
+        self.limit(Action::StartSessionPerAddress, origin.address_key()).await?;
         let IssuedToken { token, digest } = auth::issue_token(TokenKind::Citizen, &mut rand::rng());
         self.ports.accounts.create_citizen(&digest, self.now()).await?;
         Ok(token)
@@ -25,10 +27,15 @@ impl Mati {
 
     /// Logs a staff member in. Unknown users and wrong passwords get the same answer
     /// after the same work.
-    pub async fn login(&self, username: &str, password: &str) -> DomainResult<StaffSession> {
-        let found = match auth::username("username", username) {
-            Ok(name) => self.ports.accounts.staff_by_username(&name).await?,
-            Err(_) => None,
+    pub async fn login(&self, username: &str, password: &str, origin: &Origin) -> DomainResult<StaffSession> {
+        self.limit(Action::LoginPerAddress, origin.address_key()).await?;
+        let name = auth::username("username", username).ok();
+        // Limited per username whether or not it exists, so the answer does not tell.
+        let key = name.clone().unwrap_or_else(|| username.trim().to_lowercase());
+        self.limit(Action::LoginPerUsername, Some(key)).await?;
+        let found = match name {
+            Some(name) => self.ports.accounts.staff_by_username(&name).await?,
+            None => None,
         };
         let (account, hash) = match found {
             Some((account, hash)) => (Some(account), Some(hash)),

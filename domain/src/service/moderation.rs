@@ -3,7 +3,7 @@
 use super::Mati;
 use crate::auth::{Principal, Role};
 use crate::comment::{Comment, CommentId};
-use crate::lifecycle::{self, Actor};
+use crate::lifecycle::{self, Actor, CommentStatus};
 use crate::routing;
 use crate::text;
 use crate::{DomainError, DomainResult};
@@ -106,7 +106,25 @@ impl Mati {
             }
             Decision::Reject { reason: Some(reason) } => lifecycle::reject(&comment, reason.as_str(), note, by)?,
         };
-        self.ports.comments.apply(change).await
+        self.commit(change).await
+    }
+
+    /// Leases up to `count` pending comments to the calling moderator, oldest first;
+    /// no other moderator gets them until the lease expires or they are decided.
+    pub async fn claim_moderation_items(&self, caller: &Principal, count: i64) -> DomainResult<Vec<Comment>> {
+        let staff = caller.staff_with(MODERATORS)?;
+        let count = super::reads::clamp_first(count)?;
+        let ids = self.ports.queue.claim(staff.id, count).await?;
+        let mut comments = self.ports.comments.get_many(&ids).await?;
+        // Items decided meanwhile (or delivered twice) are dropped from the queue here.
+        for stale in comments.iter().filter(|c| c.status != CommentStatus::Pending) {
+            if let Err(err) = self.ports.queue.done(stale.id).await {
+                tracing::warn!(comment = stale.id, error = %err, "stale queue item not removed");
+            }
+        }
+        comments.retain(|c| c.status == CommentStatus::Pending);
+        comments.sort_by_key(|c| c.id);
+        Ok(comments)
     }
 
     /// The comment with this id, whoever asks; NOT_FOUND if none.

@@ -7,7 +7,8 @@ use crate::category::Category;
 use crate::comment::{AgeGroup, Comment, CommentId, Gender, NewComment};
 use crate::geography::{AdminLevel, UnitCode};
 use crate::lifecycle;
-use crate::ports::Inserted;
+use crate::ports::{Admit, Inserted};
+use crate::rate_limit::{Action, Origin};
 use crate::text::CommentBody;
 use crate::tracking::TrackingCode;
 use crate::{DomainError, DomainResult};
@@ -39,10 +40,22 @@ const TRACKING_CODE_ATTEMPTS: usize = 5;
 impl Mati {
     /// Stores a citizen's comment as PENDING, or returns the first one sent with the same
     /// `clientId` from the same session.
-    pub async fn submit_comment(&self, caller: &Principal, input: Submission) -> DomainResult<Comment> {
+    pub async fn submit_comment(
+        &self,
+        caller: &Principal,
+        origin: &Origin,
+        input: Submission,
+    ) -> DomainResult<Comment> {
         let author = caller.citizen()?;
-        let body = CommentBody::parse("body", &input.body)?;
         let client_id = input.client_id.as_deref().map(client_id).transpose()?;
+        // A retry is not a new comment: it neither counts against the limits nor is
+        // validated again, so a phone on a flaky network always gets its answer.
+        if let Some(client_id) = &client_id
+            && let Some(first) = self.ports.comments.by_client_id(author, client_id).await?
+        {
+            return Ok(first);
+        }
+        let body = CommentBody::parse("body", &input.body)?;
         let category = self.category("categoryCode", &input.category_code).await?;
         let commune = self
             .unit_at("communeCode", &input.commune_code, AdminLevel::Commune)
@@ -75,7 +88,12 @@ impl Mati {
             at: self.now(),
         };
         for _ in 0..TRACKING_CODE_ATTEMPTS {
-            match self.ports.comments.insert(new.clone()).await? {
+            let limits = SubmitLimits {
+                mati: self,
+                token: author.to_string(),
+                address: origin.address_key(),
+            };
+            match self.ports.comments.insert(new.clone(), &limits).await? {
                 Inserted::Created(comment) | Inserted::Existing(comment) => return Ok(comment),
                 Inserted::TrackingCodeTaken => {
                     new.tracking_code = TrackingCode::generate(&mut rand::rng());
@@ -104,12 +122,13 @@ impl Mati {
             .filter(|c| c.author == citizen)
             .ok_or_else(|| DomainError::NotFound("comment".into()))?;
         let change = lifecycle::rate(&comment, satisfied, self.now())?;
-        self.ports.comments.apply(change).await
+        self.commit(change).await
     }
 
     /// A citizen supports ("me too") a published public comment; once per session.
     pub async fn support_comment(&self, caller: &Principal, id: CommentId) -> DomainResult<Comment> {
         let citizen = caller.citizen()?;
+        self.limit(Action::Support, Some(citizen.to_string())).await?;
         let comment = self.public_comment(id).await?;
         self.ports.comments.support(comment.id, citizen, self.now()).await
     }
@@ -118,6 +137,7 @@ impl Mati {
     /// flag was new.
     pub async fn flag_comment(&self, caller: &Principal, id: CommentId, reason: RejectReason) -> DomainResult<bool> {
         let citizen = caller.citizen()?;
+        self.limit(Action::Flag, Some(citizen.to_string())).await?;
         let comment = self.public_comment(id).await?;
         self.ports
             .comments
@@ -161,6 +181,23 @@ impl Mati {
             ));
         }
         self.existing_unit(field, code).await
+    }
+}
+
+/// The limits a new comment counts against, checked once it is known to be new.
+struct SubmitLimits<'a> {
+    mati: &'a Mati,
+    token: String,
+    address: Option<String>,
+}
+
+#[async_trait::async_trait]
+impl Admit for SubmitLimits<'_> {
+    async fn admit(&self) -> DomainResult<()> {
+        self.mati
+            .limit(Action::SubmitPerToken, Some(self.token.clone()))
+            .await?;
+        self.mati.limit(Action::SubmitPerAddress, self.address.clone()).await
     }
 }
 

@@ -10,14 +10,14 @@ impl Mati {
     /// Acknowledges a routed comment.
     pub async fn acknowledge(&self, caller: &Principal, id: CommentId) -> DomainResult<Comment> {
         let (comment, by) = self.assigned(caller, id).await?;
-        self.ports.comments.apply(lifecycle::acknowledge(&comment, by)?).await
+        self.commit(lifecycle::acknowledge(&comment, by)?).await
     }
 
     /// Answers publicly.
     pub async fn respond(&self, caller: &Principal, id: CommentId, body: &str) -> DomainResult<Comment> {
         let body = text::note("body", body)?;
         let (comment, by) = self.assigned(caller, id).await?;
-        self.ports.comments.apply(lifecycle::respond(&comment, body, by)?).await
+        self.commit(lifecycle::respond(&comment, body, by)?).await
     }
 
     /// Refers the comment to another administration containing its commune.
@@ -27,14 +27,14 @@ impl Mati {
         let (comment, by) = self.assigned(caller, id).await?;
         routing::check_referral_target(&comment.commune_code, &to)?;
         let change = lifecycle::refer(&comment, to, reason, &self.rules.deadlines, by)?;
-        self.ports.comments.apply(change).await
+        self.commit(change).await
     }
 
     /// Resolves an answered comment with a public note.
     pub async fn resolve(&self, caller: &Principal, id: CommentId, note: &str) -> DomainResult<Comment> {
         let note = text::note("note", note)?;
         let (comment, by) = self.assigned(caller, id).await?;
-        self.ports.comments.apply(lifecycle::resolve(&comment, note, by)?).await
+        self.commit(lifecycle::resolve(&comment, note, by)?).await
     }
 
     /// The comment, if the caller is an official of the unit it is assigned to.

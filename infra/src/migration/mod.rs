@@ -4,12 +4,16 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261123_000001_core;
+mod m20261123_000002_queue;
 
 /// Every migration, oldest first.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_core::Migration)]
+        vec![
+            Box::new(m20261123_000001_core::Migration),
+            Box::new(m20261123_000002_queue::Migration),
+        ]
     }
 }

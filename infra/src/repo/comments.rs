@@ -10,7 +10,7 @@ use mati_domain::comment::{
 };
 use mati_domain::geography::UnitCode;
 use mati_domain::lifecycle::CommentStatus;
-use mati_domain::ports::{CommentQuery, Comments, Inserted, Page, PageRequest};
+use mati_domain::ports::{Admit, CommentQuery, Comments, Inserted, Page, PageRequest};
 use mati_domain::stats::StatsRow;
 use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
@@ -20,7 +20,7 @@ use sea_orm::{
 };
 
 use super::{SqlStore, convert};
-use crate::db::entity::{comment, comment_event, flag, response, support};
+use crate::db::entity::{comment, comment_event, flag, outbox, response, support};
 use crate::db::{db_error, is_unique_violation};
 
 fn unit(code: Option<&UnitCode>) -> Option<String> {
@@ -69,8 +69,20 @@ async fn insert_events(txn: &impl ConnectionTrait, comment_id: CommentId, events
     Ok(())
 }
 
+/// Why a submission was not stored.
+enum Refusal {
+    Db(DbErr),
+    Domain(DomainError),
+}
+
+impl From<DbErr> for Refusal {
+    fn from(err: DbErr) -> Self {
+        Self::Db(err)
+    }
+}
+
 impl SqlStore {
-    async fn by_client_id(&self, author: CitizenId, client_id: &str) -> DomainResult<Option<Comment>> {
+    async fn find_by_client_id(&self, author: CitizenId, client_id: &str) -> DomainResult<Option<Comment>> {
         let row = comment::Entity::find()
             .filter(comment::Column::AuthorId.eq(author))
             .filter(comment::Column::ClientId.eq(client_id))
@@ -80,7 +92,7 @@ impl SqlStore {
         row.map(convert::comment).transpose()
     }
 
-    async fn try_insert(&self, new: &NewComment) -> Result<Option<Comment>, DbErr> {
+    async fn try_insert(&self, new: &NewComment, admit: &dyn Admit) -> Result<Option<Comment>, Refusal> {
         let _write = self.db.write_guard().await;
         let txn = self.db.conn().begin().await?;
         let row = comment::ActiveModel {
@@ -120,7 +132,7 @@ impl SqlStore {
                 txn.rollback().await?;
                 return Ok(None);
             }
-            Err(err) => return Err(err),
+            Err(err) => return Err(Refusal::Db(err)),
         };
         let submitted = NewEvent {
             kind: EventKind::Submitted,
@@ -131,27 +143,40 @@ impl SqlStore {
             note: None,
         };
         insert_events(&txn, model.id, &[submitted]).await?;
+        // Durable before anything reaches Redis: the relay moves it to the queue later.
+        let relay = outbox::ActiveModel {
+            topic: Set(crate::outbox::MODERATION.to_owned()),
+            comment_id: Set(model.id),
+            created_at: Set(new.at),
+            ..Default::default()
+        };
+        outbox::Entity::insert(relay).exec_without_returning(&txn).await?;
+        // Only a comment that is really new counts against the limits; retries of it
+        // waited on the unique index above and found it.
+        if let Err(refused) = admit.admit().await {
+            txn.rollback().await?;
+            return Err(Refusal::Domain(refused));
+        }
         txn.commit().await?;
-        convert::comment(model)
-            .map(Some)
-            .map_err(|e| DbErr::Custom(e.to_string()))
+        convert::comment(model).map(Some).map_err(Refusal::Domain)
     }
 }
 
 #[async_trait]
 impl Comments for SqlStore {
-    async fn insert(&self, new: NewComment) -> DomainResult<Inserted> {
-        match self.try_insert(&new).await {
+    async fn insert(&self, new: NewComment, admit: &dyn Admit) -> DomainResult<Inserted> {
+        match self.try_insert(&new, admit).await {
             Ok(Some(comment)) => Ok(Inserted::Created(comment)),
             Ok(None) => {
                 let client_id = new.client_id.as_deref().unwrap_or_default();
-                let existing = self.by_client_id(new.author, client_id).await?;
+                let existing = self.find_by_client_id(new.author, client_id).await?;
                 existing
                     .map(Inserted::Existing)
                     .ok_or_else(|| DomainError::Internal("comment conflicted but is not there".into()))
             }
-            Err(err) if is_unique_violation(&err) => Ok(Inserted::TrackingCodeTaken),
-            Err(err) => Err(db_error(err)),
+            Err(Refusal::Db(err)) if is_unique_violation(&err) => Ok(Inserted::TrackingCodeTaken),
+            Err(Refusal::Db(err)) => Err(db_error(err)),
+            Err(Refusal::Domain(err)) => Err(err),
         }
     }
 
@@ -198,6 +223,10 @@ impl Comments for SqlStore {
 
     async fn get_many(&self, ids: &[CommentId]) -> DomainResult<Vec<Comment>> {
         self.comments_by_id(ids).await
+    }
+
+    async fn by_client_id(&self, author: CitizenId, client_id: &str) -> DomainResult<Option<Comment>> {
+        self.find_by_client_id(author, client_id).await
     }
 
     async fn by_tracking_code(&self, code: &TrackingCode) -> DomainResult<Option<Comment>> {

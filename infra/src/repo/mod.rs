@@ -12,8 +12,17 @@ use std::sync::Arc;
 use mati_domain::clock::Clock;
 use mati_domain::service::Ports;
 
+use mati_domain::ports::ModerationQueue;
+
 use crate::Db;
+use crate::limits::{Limiter, Quotas};
+use crate::outbox;
 use crate::passwords::Argon2id;
+use crate::queue::QueueBackend;
+use crate::queue::sql::SqlQueue;
+use crate::redis::Redis;
+use crate::redis::events::EventBus;
+use crate::redis::queue::RedisQueue;
 
 /// The SQL implementation of every store port.
 #[derive(Clone)]
@@ -28,9 +37,65 @@ impl SqlStore {
     }
 }
 
-/// Every port the domain needs, backed by `db`, argon2id and `clock`.
-pub fn ports(db: Db, clock: Arc<dyn Clock>) -> Ports {
+/// What is shared with other replicas (through Redis) or kept in process.
+#[derive(Clone)]
+pub struct Shared {
+    /// Redis, when configured.
+    pub redis: Option<Redis>,
+    /// Rate limits.
+    pub limiter: Arc<Limiter>,
+    /// The moderation queue.
+    pub queue: Arc<dyn QueueBackend>,
+    /// Live notifications.
+    pub bus: EventBus,
+}
+
+/// How the shared parts are set up.
+#[derive(Debug, Clone)]
+pub struct SharedSettings {
+    /// `redis://…`; none runs everything in process.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key of this deployment.
+    pub redis_prefix: String,
+    /// How long a moderator keeps claimed items.
+    pub lease: chrono::Duration,
+    /// Rate-limit quotas.
+    pub quotas: Quotas,
+}
+
+impl Shared {
+    /// Sets up Redis (without waiting for it), the limiter, the queue and the event bus.
+    pub fn start(db: &Db, clock: Arc<dyn Clock>, settings: &SharedSettings) -> anyhow::Result<Self> {
+        let redis = settings
+            .redis_url
+            .as_deref()
+            .map(|url| Redis::open(url, &settings.redis_prefix))
+            .transpose()?;
+        let queue: Arc<dyn QueueBackend> = match &redis {
+            Some(redis) => Arc::new(RedisQueue::new(redis.clone(), db.clone(), settings.lease)),
+            None => Arc::new(SqlQueue::new(db.clone(), clock, settings.lease)),
+        };
+        Ok(Self {
+            limiter: Arc::new(Limiter::new(settings.quotas.clone(), redis.clone())),
+            bus: EventBus::new(redis.clone()),
+            queue,
+            redis,
+        })
+    }
+}
+
+impl Shared {
+    /// Starts relaying the outbox to the queue (servers only: a short-lived command must
+    /// not take rows it cannot finish).
+    pub fn spawn_relay(&self, db: &Db) {
+        outbox::spawn(db.clone(), self.queue.clone());
+    }
+}
+
+/// Every port the domain needs, backed by `db`, argon2id, `clock` and `shared`.
+pub fn ports(db: Db, clock: Arc<dyn Clock>, shared: &Shared) -> Ports {
     let store = Arc::new(SqlStore::new(db));
+    let queue: Arc<dyn ModerationQueue> = shared.queue.clone();
     Ports {
         geography: store.clone(),
         categories: store.clone(),
@@ -38,5 +103,8 @@ pub fn ports(db: Db, clock: Arc<dyn Clock>) -> Ports {
         accounts: store,
         passwords: Arc::new(Argon2id),
         clock,
+        limiter: shared.limiter.clone(),
+        queue,
+        notifier: Arc::new(shared.bus.clone()),
     }
 }

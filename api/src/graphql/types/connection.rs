@@ -11,6 +11,7 @@ use mati_domain::{DomainError, DomainResult};
 
 use super::comment::Comment;
 use crate::graphql::error::ToGraphql;
+use crate::graphql::loaders::{Loaders, Wanted};
 
 const PREFIX: &str = "comment:";
 
@@ -63,8 +64,14 @@ impl CommentConnection {
 #[Object]
 impl CommentConnection {
     /// The comments of this page, newest first.
-    async fn edges(&self) -> Vec<CommentEdge> {
-        self.listing
+    async fn edges(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CommentEdge>> {
+        let wanted = Wanted::of(&ctx.look_ahead().field("node"));
+        ctx.data::<Loaders>()?
+            .prefetch(&self.listing.page.items, wanted)
+            .await
+            .gql()?;
+        Ok(self
+            .listing
             .page
             .items
             .iter()
@@ -72,7 +79,7 @@ impl CommentConnection {
                 cursor: cursor(c.id),
                 node: Comment::for_viewer(c.clone(), &self.viewer),
             })
-            .collect()
+            .collect())
     }
 
     /// Where this page stands.

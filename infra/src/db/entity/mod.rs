@@ -8,6 +8,8 @@ pub mod citizen;
 pub mod comment;
 pub mod comment_event;
 pub mod flag;
+pub mod moderation_lease;
+pub mod outbox;
 pub mod response;
 pub mod staff;
 pub mod staff_session;

@@ -1,0 +1,72 @@
+//! Subscriptions, over WebSocket (`graphql-transport-ws` at `/graphql/ws`). The caller
+//! is authenticated once, from the `Authorization` field of `connection_init`.
+
+use async_graphql::{Context, Object, Subscription as GraphqlSubscription};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+use mati_domain::auth::Principal;
+use mati_domain::ports::Notification;
+use mati_domain::service::Mati;
+use mati_infra::redis::events::EventBus;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::error::ToGraphql;
+use super::loaders::Loaders;
+use super::types::comment::Comment;
+use super::types::unit::AdminUnit;
+
+/// Live data.
+pub struct Subscription;
+
+/// Something that happened to a comment in the caller's inbox.
+pub struct InboxEvent {
+    notification: Notification,
+    viewer: Principal,
+}
+
+#[Object]
+impl InboxEvent {
+    /// SUBMITTED APPROVED ROUTED ACKNOWLEDGED RESPONDED REFERRED ESCALATED RESOLVED …
+    async fn kind(&self) -> &str {
+        self.notification.kind.as_str()
+    }
+
+    /// When.
+    async fn at(&self) -> DateTime<Utc> {
+        self.notification.at
+    }
+
+    /// The unit whose inbox it concerns.
+    async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
+        let Some(code) = self.notification.unit.clone() else {
+            return Ok(None);
+        };
+        Ok(ctx.data::<Loaders>()?.units.load_one(code).await.gql()?.map(AdminUnit))
+    }
+
+    /// The comment as it is now.
+    async fn comment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Comment>> {
+        let mati = ctx.data::<Mati>()?;
+        let comment = mati.comment(&self.viewer, self.notification.comment_id).await.gql()?;
+        Ok(comment.map(|c| Comment::for_viewer(c, &self.viewer)))
+    }
+}
+
+#[GraphqlSubscription]
+impl Subscription {
+    /// OFFICIAL: what happens to comments arriving in or leaving the own unit's inbox;
+    /// MODERATOR and ADMIN: everything. Seen from every replica.
+    async fn inbox_events(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = InboxEvent> + use<>> {
+        let mati = ctx.data::<Mati>()?;
+        let viewer = ctx.data::<Principal>()?.clone();
+        let watch = mati.watch(&viewer).gql()?;
+        let receiver = ctx.data::<EventBus>()?.subscribe();
+        Ok(BroadcastStream::new(receiver).filter_map(move |item| {
+            let event = item.ok().filter(|n| watch.sees(n)).map(|notification| InboxEvent {
+                notification,
+                viewer: viewer.clone(),
+            });
+            async move { event }
+        }))
+    }
+}
