@@ -82,8 +82,19 @@ pub fn binary() -> PathBuf {
 
 /// An isolated database.
 pub enum TestDb {
-    Sqlite { dir: tempfile::TempDir, url: String },
-    Postgres { name: String, url: String },
+    Sqlite {
+        dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        name: String,
+        url: String,
+    },
+    /// Another replica's database: used, never dropped.
+    Shared {
+        url: String,
+        backend: Backend,
+    },
 }
 
 impl TestDb {
@@ -123,7 +134,7 @@ impl TestDb {
 
     pub fn url(&self) -> &str {
         match self {
-            Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } | Self::Shared { url, .. } => url,
         }
     }
 
@@ -131,6 +142,7 @@ impl TestDb {
         match self {
             Self::Sqlite { .. } => Backend::Sqlite,
             Self::Postgres { .. } => Backend::Postgres,
+            Self::Shared { backend, .. } => *backend,
         }
     }
 
@@ -138,7 +150,7 @@ impl TestDb {
     pub fn scratch(&self) -> PathBuf {
         match self {
             Self::Sqlite { dir, .. } => dir.path().to_owned(),
-            Self::Postgres { .. } => std::env::temp_dir(),
+            Self::Postgres { .. } | Self::Shared { .. } => std::env::temp_dir(),
         }
     }
 }
@@ -234,6 +246,15 @@ impl TestApp {
             _log_dir: log_dir,
             db,
         }
+    }
+
+    /// Another `mati` process on the same database, with its own settings (a replica).
+    pub async fn replica(&self, env: &[(&str, &str)]) -> Self {
+        let shared = TestDb::Shared {
+            url: self.db.url().to_owned(),
+            backend: self.db.backend(),
+        };
+        Self::start_on(shared, env).await
     }
 
     /// Stops the server and gives back its database.
@@ -386,4 +407,131 @@ pub async fn run_with_stdin(mut command: Command, input: &str) -> std::process::
 pub async fn run(mut command: Command) -> std::process::Output {
     command.stdin(Stdio::null());
     command.output().await.expect("run mati command")
+}
+
+/// The Redis used by tests: `MATI_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`).
+pub fn redis_url() -> String {
+    std::env::var("MATI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A key prefix of its own on the shared Redis, so tests never see each other's keys;
+/// `None` (skip) when Redis is unreachable and not required.
+pub async fn redis_prefix() -> Option<String> {
+    let url = redis_url();
+    let reachable = async {
+        let client = redis::Client::open(url.as_str()).ok()?;
+        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await.ok()
+    };
+    if tokio::time::timeout(Duration::from_secs(2), reachable)
+        .await
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        assert!(!backends_required(), "Redis at {url} is required but unreachable");
+        eprintln!("skipped: Redis at {url} is unreachable");
+        return None;
+    }
+    Some(format!("mati_test_{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// A Redis server of one test's own, on a free port, that the test may stop, flush and
+/// start again without disturbing other tests. Keeps nothing on disk.
+pub struct PrivateRedis {
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    /// Starts one; `None` (skip) when `redis-server` is not installed and not required.
+    pub async fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let mut redis = Self { port, child: None };
+        if !redis.resume().await {
+            assert!(
+                !backends_required(),
+                "redis-server is required but could not be started"
+            );
+            eprintln!("skipped: redis-server could not be started");
+            return None;
+        }
+        Some(redis)
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server (as a crash would: nothing is kept).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port; whether it answers.
+    pub async fn resume(&mut self) -> bool {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(child) = child else { return false };
+        self.child = Some(child);
+        for _ in 0..50 {
+            if self.ping().await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// Whether it answers.
+    pub async fn ping(&self) -> bool {
+        let attempt = async {
+            let client = redis::Client::open(self.url()).ok()?;
+            let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await.ok()
+        };
+        tokio::time::timeout(Duration::from_secs(1), attempt)
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+    }
+
+    /// Runs FLUSHALL.
+    pub async fn flush_all(&self) {
+        let client = redis::Client::open(self.url()).expect("redis url");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis connection");
+        redis::cmd("FLUSHALL")
+            .query_async::<String>(&mut conn)
+            .await
+            .expect("FLUSHALL");
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
