@@ -48,6 +48,13 @@ fn governor_quota(quota: Quota) -> GovernorQuota {
         .allow_burst(burst)
 }
 
+fn prune(limiters: &HashMap<Action, DefaultKeyedRateLimiter<String>>) {
+    for limiter in limiters.values() {
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
+    }
+}
+
 /// The two layers.
 pub struct Limiter {
     quotas: Quotas,
@@ -68,10 +75,7 @@ impl Limiter {
             loop {
                 tokio::time::sleep(PRUNE_EVERY).await;
                 let Some(limiters) = pruned.upgrade() else { break };
-                for limiter in limiters.values() {
-                    limiter.retain_recent();
-                    limiter.shrink_to_fit();
-                }
+                prune(&limiters);
             }
         });
         Self { quotas, local, redis }
@@ -80,6 +84,11 @@ impl Limiter {
     /// Keys held by the local layer (to watch its memory).
     pub fn local_keys(&self) -> usize {
         self.local.values().map(|l| l.len()).sum()
+    }
+
+    /// Drops the keys whose limit is back to full, as the background task does.
+    pub fn prune(&self) {
+        prune(&self.local);
     }
 
     fn check_local(&self, action: Action, key: &str) -> DomainResult<()> {
@@ -106,5 +115,45 @@ impl RateLimiter for Limiter {
             Err(DomainError::Unavailable(_)) => Ok(()),
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick(burst: u32, millis: u64) -> Quotas {
+        let quota = Quota {
+            burst,
+            period: Duration::from_millis(millis),
+        };
+        Quotas::new(&Action::ALL.iter().map(|a| (*a, quota)).collect())
+    }
+
+    #[tokio::test]
+    async fn the_local_layer_allows_the_burst_then_refuses_with_a_wait() {
+        let limiter = Limiter::new(quick(3, 60_000), None);
+        for _ in 0..3 {
+            assert!(limiter.check(Action::SubmitPerToken, "citizen-1").await.is_ok());
+        }
+        match limiter.check(Action::SubmitPerToken, "citizen-1").await {
+            Err(DomainError::RateLimited { retry_after }) => assert!(retry_after > Duration::from_secs(10)),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(limiter.check(Action::SubmitPerToken, "citizen-2").await.is_ok(), "keys are separate");
+        assert!(limiter.check(Action::Flag, "citizen-1").await.is_ok(), "actions are separate");
+    }
+
+    #[tokio::test]
+    async fn pruning_forgets_clients_whose_limit_is_full_again() {
+        let limiter = Limiter::new(quick(1, 20), None);
+        for n in 0..10_000 {
+            let _ = limiter.check(Action::StartSessionPerAddress, &format!("10.0.{}.{}", n / 256, n % 256)).await;
+        }
+        assert_eq!(limiter.local_keys(), 10_000);
+        // Each key refills within 20 ms; after that it holds nothing worth keeping.
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        limiter.prune();
+        assert_eq!(limiter.local_keys(), 0, "memory follows active clients, not all clients ever seen");
     }
 }

@@ -65,7 +65,7 @@ pub fn postgres_url() -> String {
 
 /// The `mati` binary built by this workspace.
 pub fn binary() -> PathBuf {
-    if let Ok(path) = std::env::var("MATI_BIN") {
+    if let Some(path) = std::env::var_os("MATI_BIN").filter(|p| !p.is_empty()) {
         return path.into();
     }
     // Test executables live in target/<profile>/deps; the binary one level up.
