@@ -23,6 +23,40 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock running `speed` times faster than the wall clock from the moment it starts,
+/// so that deadlines of days pass in seconds in tests of the running binary.
+pub struct FastClock {
+    start: chrono::DateTime<chrono::Utc>,
+    started: std::time::Instant,
+    speed: u32,
+}
+
+impl FastClock {
+    /// A clock starting now.
+    pub fn new(speed: u32) -> Self {
+        Self {
+            start: chrono::Utc::now(),
+            started: std::time::Instant::now(),
+            speed,
+        }
+    }
+}
+
+impl Clock for FastClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let elapsed = self.started.elapsed() * self.speed;
+        self.start + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX)
+    }
+}
+
+fn clock(settings: &Settings) -> Arc<dyn Clock> {
+    if settings.clock_speed > 1 {
+        Arc::new(FastClock::new(settings.clock_speed))
+    } else {
+        Arc::new(SystemClock)
+    }
+}
+
 /// Connects to the configured database.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
     let pool = PoolSettings {
@@ -43,8 +77,8 @@ pub fn shared_settings(settings: &Settings) -> SharedSettings {
 }
 
 /// The services over `db` with the shared parts.
-pub fn services(db: Db, shared: &Shared) -> Mati {
-    Mati::new(repo::ports(db, Arc::new(SystemClock), shared), Rules::default())
+pub fn services(db: Db, shared: &Shared, clock: Arc<dyn Clock>) -> Mati {
+    Mati::new(repo::ports(db, clock, shared), Rules::default())
 }
 
 /// The services for a one-off command: limits and queue in process, nothing relayed.
@@ -59,7 +93,7 @@ pub fn command_services(db: Db) -> anyhow::Result<Mati> {
             quotas: Quotas::new(&Default::default()),
         },
     )?;
-    Ok(services(db, &shared))
+    Ok(services(db, &shared, Arc::new(SystemClock)))
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -76,7 +110,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             "gazetteer loaded"
         );
     }
-    let shared = Shared::start(&db, Arc::new(SystemClock), &shared_settings(&settings))?;
+    let clock = clock(&settings);
+    let shared = Shared::start(&db, clock.clone(), &shared_settings(&settings))?;
     // Background work gets its own small pool, so it neither competes with requests for
     // connections nor shows in the statement count of requests.
     let background = Db::connect(
@@ -88,7 +123,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     )
     .await?;
     shared.spawn_relay(&background);
-    let mati = services(db.clone(), &shared);
+
+    spawn_escalation(
+        services(background, &shared, clock.clone()),
+        settings.escalation_interval,
+    );
+    let mati = services(db.clone(), &shared, clock);
     let development = settings.environment == Environment::Development;
     let limits = Limits {
         depth: settings.max_query_depth,
@@ -115,6 +155,21 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown())
         .await
         .context("server failed")
+}
+
+/// Escalates overdue comments every `interval`, on every replica; the domain makes sure
+/// each comment is escalated once per level whoever runs it.
+fn spawn_escalation(mati: Mati, interval: std::time::Duration) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            match mati.escalate_overdue().await {
+                Ok(escalated) if !escalated.is_empty() => tracing::info!(count = escalated.len(), "comments escalated"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "escalation postponed"),
+            }
+        }
+    });
 }
 
 async fn shutdown() {

@@ -65,6 +65,11 @@ pub struct Settings {
     /// `MATI_MODERATION_LEASE_SECS`: how long claimed moderation items stay with a
     /// moderator (default 300).
     pub moderation_lease: Duration,
+    /// `MATI_ESCALATION_INTERVAL_MS`: how often overdue comments are escalated (default 60000).
+    pub escalation_interval: Duration,
+    /// `MATI_CLOCK_SPEED`: how many seconds of Mati's time pass per real second
+    /// (default 1; tests of deadlines use more).
+    pub clock_speed: u32,
     /// `MATI_RATE_LIMIT_<ACTION>`: `BURST/PERIOD` per action, e.g. `5/60s`.
     pub rate_limits: HashMap<Action, Quota>,
     /// `MATI_LISTEN`: address to listen on (default `127.0.0.1:8080`; port 0 picks one).
@@ -95,7 +100,9 @@ pub struct SettingsError {
 /// test suite or CI, and are tolerated.
 const TOLERATED_PREFIXES: [&str; 3] = ["MATI_TEST_", "MATI_REQUIRE_BACKENDS", "MATI_BIN"];
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 15] = [
+    "MATI_ESCALATION_INTERVAL_MS",
+    "MATI_CLOCK_SPEED",
     "MATI_REDIS_PREFIX",
     "MATI_TRUSTED_PROXIES",
     "MATI_MODERATION_LEASE_SECS",
@@ -199,6 +206,8 @@ impl Settings {
                 None => Vec::new(),
             },
             moderation_lease: Duration::from_secs(number(&vars, "MATI_MODERATION_LEASE_SECS", 300)?),
+            escalation_interval: Duration::from_millis(number(&vars, "MATI_ESCALATION_INTERVAL_MS", 60_000)?.max(10)),
+            clock_speed: number(&vars, "MATI_CLOCK_SPEED", 1)?.max(1),
             rate_limits: limit_keys
                 .iter()
                 .filter_map(|(action, key)| vars.get(key).map(|raw| (action, key, raw)))

@@ -268,5 +268,39 @@ pub fn rate(comment: &Comment, satisfied: bool, at: DateTime<Utc>) -> Result<Com
     Ok(change(comment, after, events))
 }
 
+/// Escalates a comment that is past its first-response deadline without a response to
+/// the unit above (`parent`); its deadlines restart there, its state is kept, and the
+/// event names both units so that monitors see who did not answer.
+pub fn escalate(
+    comment: &Comment,
+    parent: UnitCode,
+    policy: &DeadlinePolicy,
+    at: DateTime<Utc>,
+) -> Result<CommentChange, DomainError> {
+    require(
+        comment,
+        &[CommentStatus::Routed, CommentStatus::Acknowledged],
+        "escalate",
+    )?;
+    if !crate::deadline::is_overdue(comment, at) {
+        return Err(DomainError::conflict("the comment is not past its deadline"));
+    }
+    let (ack_due, due) = policy.due_from(at);
+    let mut after = comment.clone();
+    after.assigned_unit = Some(parent.clone());
+    after.ack_due_at = Some(ack_due);
+    after.due_at = Some(due);
+    let escalated = NewEvent {
+        unit: Some(parent),
+        from_unit: comment.assigned_unit.clone(),
+        note: Some("no response within the deadline".into()),
+        ..event(EventKind::Escalated, at)
+    };
+    Ok(change(comment, after, vec![escalated]))
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support;
+
 #[cfg(test)]
 mod tests;

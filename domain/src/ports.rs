@@ -9,6 +9,7 @@ use crate::category::Category;
 use crate::comment::{
     CitizenId, Comment, CommentChange, CommentEvent, CommentId, EventKind, NewComment, Response, StaffId,
 };
+use crate::deadline::{DeadlineRule, DeadlineTable};
 use crate::geography::{AdminUnit, UnitCode, UnitFilter};
 use crate::lifecycle::CommentStatus;
 use crate::rate_limit::Action;
@@ -118,6 +119,9 @@ pub trait Comments: Send + Sync {
     async fn count(&self, query: &CommentQuery) -> DomainResult<u64>;
     /// Pending comments, oldest first.
     async fn pending(&self, limit: u64) -> DomainResult<Vec<Comment>>;
+    /// Open comments without a response, past their deadline at `now`, assigned below
+    /// province level: the ones to escalate, oldest deadline first.
+    async fn escalation_candidates(&self, now: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Comment>>;
     /// Responses of these comments, oldest first.
     async fn responses(&self, ids: &[CommentId]) -> DomainResult<Vec<Response>>;
     /// Events of these comments, oldest first.
@@ -217,4 +221,13 @@ pub struct Notification {
 pub trait Notifier: Send + Sync {
     /// Sends `notification` to every subscriber on every replica.
     async fn notify(&self, notification: Notification);
+}
+
+/// Deadlines set by admins.
+#[async_trait]
+pub trait Deadlines: Send + Sync {
+    /// Every rule.
+    async fn deadline_rules(&self) -> DomainResult<DeadlineTable>;
+    /// Adds or replaces the rule for its level and category.
+    async fn set_deadline_rule(&self, rule: DeadlineRule) -> DomainResult<()>;
 }

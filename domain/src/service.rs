@@ -3,6 +3,7 @@
 //! authorisation and the lifecycle are written once.
 
 mod accounts;
+mod deadlines;
 mod live;
 mod moderation;
 mod reads;
@@ -16,9 +17,10 @@ use chrono::Duration;
 use crate::DomainResult;
 use crate::clock::Clock;
 use crate::comment::{Comment, CommentChange, EventKind};
-use crate::deadline::DeadlinePolicy;
 use crate::ports::Notification;
-use crate::ports::{Accounts, Categories, Comments, Geography, ModerationQueue, Notifier, PasswordHasher, RateLimiter};
+use crate::ports::{
+    Accounts, Categories, Comments, Deadlines, Geography, ModerationQueue, Notifier, PasswordHasher, RateLimiter,
+};
 use crate::rate_limit::Action;
 
 pub use accounts::StaffSession;
@@ -48,13 +50,13 @@ pub struct Ports {
     pub queue: Arc<dyn ModerationQueue>,
     /// Live notifications.
     pub notifier: Arc<dyn Notifier>,
+    /// Deadline rules.
+    pub deadlines: Arc<dyn Deadlines>,
 }
 
 /// Tunable rules.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
-    /// Default deadlines after routing.
-    pub deadlines: DeadlinePolicy,
     /// How long a staff login lasts.
     pub staff_session_ttl: Duration,
 }
@@ -62,7 +64,6 @@ pub struct Rules {
 impl Default for Rules {
     fn default() -> Self {
         Self {
-            deadlines: DeadlinePolicy::default(),
             staff_session_ttl: Duration::hours(12),
         }
     }

@@ -140,20 +140,32 @@ mod tests {
             Err(DomainError::RateLimited { retry_after }) => assert!(retry_after > Duration::from_secs(10)),
             other => panic!("expected a refusal, got {other:?}"),
         }
-        assert!(limiter.check(Action::SubmitPerToken, "citizen-2").await.is_ok(), "keys are separate");
-        assert!(limiter.check(Action::Flag, "citizen-1").await.is_ok(), "actions are separate");
+        assert!(
+            limiter.check(Action::SubmitPerToken, "citizen-2").await.is_ok(),
+            "keys are separate"
+        );
+        assert!(
+            limiter.check(Action::Flag, "citizen-1").await.is_ok(),
+            "actions are separate"
+        );
     }
 
     #[tokio::test]
     async fn pruning_forgets_clients_whose_limit_is_full_again() {
         let limiter = Limiter::new(quick(1, 20), None);
         for n in 0..10_000 {
-            let _ = limiter.check(Action::StartSessionPerAddress, &format!("10.0.{}.{}", n / 256, n % 256)).await;
+            let _ = limiter
+                .check(Action::StartSessionPerAddress, &format!("10.0.{}.{}", n / 256, n % 256))
+                .await;
         }
         assert_eq!(limiter.local_keys(), 10_000);
         // Each key refills within 20 ms; after that it holds nothing worth keeping.
         tokio::time::sleep(Duration::from_millis(60)).await;
         limiter.prune();
-        assert_eq!(limiter.local_keys(), 0, "memory follows active clients, not all clients ever seen");
+        assert_eq!(
+            limiter.local_keys(),
+            0,
+            "memory follows active clients, not all clients ever seen"
+        );
     }
 }

@@ -6,7 +6,8 @@ use mati_domain::service::{Decision, Submission};
 use super::error::ToGraphql;
 use super::query::{comment_id, comments_for};
 use super::types::comment::Comment;
-use super::types::enums::{AgeGroup, Gender, ModerationDecision, RejectReason, Role};
+use super::types::deadline::DeadlineRule;
+use super::types::enums::{AdminLevel, AgeGroup, Gender, ModerationDecision, RejectReason, Role};
 use super::types::session::{CitizenSession, StaffAccount, StaffSession};
 use mati_domain::auth::Principal;
 use mati_domain::rate_limit::Origin;
@@ -216,6 +217,31 @@ impl Mutation {
         let (mati, caller) = context(ctx)?;
         let id = comment_id("id", &id).gql()?;
         mati.flag_comment(caller, id, reason.into()).await.gql()
+    }
+
+    /// ADMIN: sets the deadlines for comments assigned to units of `level` (of one
+    /// category, or all when `categoryCode` is null). They apply from the next routing,
+    /// referral or escalation.
+    async fn set_deadline_rule(
+        &self,
+        ctx: &Context<'_>,
+        level: AdminLevel,
+        category_code: Option<ID>,
+        acknowledge_within_hours: i32,
+        respond_within_hours: i32,
+    ) -> async_graphql::Result<DeadlineRule> {
+        let (mati, caller) = context(ctx)?;
+        let rule = mati
+            .set_deadline_rule(
+                caller,
+                level.into(),
+                category_code.as_ref().map(|c| c.as_str()),
+                acknowledge_within_hours.into(),
+                respond_within_hours.into(),
+            )
+            .await
+            .gql()?;
+        Ok(DeadlineRule(rule))
     }
 
     /// ADMIN: creates a staff account.

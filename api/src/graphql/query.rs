@@ -11,6 +11,7 @@ use super::error::ToGraphql;
 use super::loaders::{Loaders, Wanted};
 use super::types::comment::Comment;
 use super::types::connection::{CommentConnection, parse_cursor};
+use super::types::deadline::DeadlineRule;
 use super::types::enums::{AdminLevel, CommentStatus};
 use super::types::stats::ResponseStats;
 use super::types::unit::{AdminUnit, Category};
@@ -154,6 +155,14 @@ impl Query {
         let (mati, viewer) = context(ctx)?;
         let pending = mati.moderation_queue(viewer, first.unwrap_or(20).into()).await.gql()?;
         comments_for(ctx, pending, viewer).await
+    }
+
+    /// Staff: the deadline rules admins set (levels and categories without a rule use
+    /// 3 days to acknowledge and 15 to answer).
+    async fn deadline_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeadlineRule>> {
+        let (mati, viewer) = context(ctx)?;
+        let table = mati.deadline_rules(viewer).await.gql()?;
+        Ok(table.0.into_iter().map(DeadlineRule).collect())
     }
 
     /// Response statistics of a unit (the country when none) for comments routed in

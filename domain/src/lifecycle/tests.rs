@@ -2,7 +2,6 @@ use chrono::{Duration, TimeZone};
 
 use super::*;
 use crate::comment::Comment;
-use crate::tracking::TrackingCode;
 
 fn code(raw: &str) -> UnitCode {
     UnitCode::parse("code", raw).unwrap_or_else(|e| panic!("{e}"))
@@ -20,32 +19,7 @@ fn by(hours: i64) -> Actor {
 }
 
 fn pending() -> Comment {
-    Comment {
-        id: 1,
-        tracking_code: TrackingCode::parse("t", "KH7F3K2Q").unwrap_or_else(|e| panic!("{e}")),
-        body: "The road to the school floods every rainy season.".into(),
-        category_code: "LOCAL_ROADS".into(),
-        commune_code: code("120105"),
-        village_code: None,
-        status: CommentStatus::Pending,
-        assigned_unit: None,
-        is_public: true,
-        author: 3,
-        client_id: None,
-        gender: None,
-        age_group: None,
-        created_at: t0(),
-        routed_at: None,
-        ack_due_at: None,
-        due_at: None,
-        acknowledged_at: None,
-        first_response_at: None,
-        resolved_at: None,
-        satisfied: None,
-        reopen_count: 0,
-        support_count: 0,
-        version: 1,
-    }
+    super::tests_support::pending(t0())
 }
 
 fn ok(change: Result<CommentChange, DomainError>) -> CommentChange {
@@ -193,4 +167,22 @@ fn an_unsatisfied_citizen_reopens_once_only() {
     assert_eq!(kinds(&second), [EventKind::Rated]);
     assert_eq!(second.comment.status, CommentStatus::Resolved);
     assert_eq!(second.comment.satisfied, Some(false));
+}
+
+#[test]
+fn an_overdue_comment_escalates_to_the_parent_with_both_units_and_fresh_deadlines() {
+    let comment = routed();
+    let early = escalate(&comment, code("1201"), &DeadlinePolicy::default(), by(24).at);
+    assert!(matches!(early, Err(DomainError::Conflict(_))), "not yet overdue");
+    let late = by(1).at + Duration::days(15) + Duration::seconds(1);
+    let change = ok(escalate(&comment, code("1201"), &DeadlinePolicy::default(), late));
+    assert_eq!(change.comment.assigned_unit, Some(code("1201")));
+    assert_eq!(change.comment.status, CommentStatus::Routed);
+    assert_eq!(change.comment.due_at, Some(late + Duration::days(15)));
+    assert_eq!(change.events[0].kind, EventKind::Escalated);
+    assert_eq!(change.events[0].from_unit, Some(code("120105")));
+    assert_eq!(change.events[0].unit, Some(code("1201")));
+    // Answered comments are never escalated.
+    let answered = ok(respond(&comment, "On it.".into(), by(2))).comment;
+    assert!(escalate(&answered, code("1201"), &DeadlinePolicy::default(), late).is_err());
 }

@@ -90,8 +90,8 @@ impl Mati {
                     None => self.category("categoryCode", &comment.category_code).await?,
                 };
                 let unit = routing::responsible_unit(&comment.commune_code, &category)?;
-                let mut change =
-                    lifecycle::approve(&comment, unit, corrected.map(|c| c.code), &self.rules.deadlines, by)?;
+                let policy = self.policy_for(&unit, &category.code).await?;
+                let mut change = lifecycle::approve(&comment, unit, corrected.map(|c| c.code), &policy, by)?;
                 if let (Some(note), Some(approved)) = (note, change.events.first_mut()) {
                     approved.note = Some(note);
                 }

@@ -26,7 +26,8 @@ impl Mati {
         let to = self.administration("toUnitCode", to).await?;
         let (comment, by) = self.assigned(caller, id).await?;
         routing::check_referral_target(&comment.commune_code, &to)?;
-        let change = lifecycle::refer(&comment, to, reason, &self.rules.deadlines, by)?;
+        let policy = self.policy_for(&to, &comment.category_code).await?;
+        let change = lifecycle::refer(&comment, to, reason, &policy, by)?;
         self.commit(change).await
     }
 

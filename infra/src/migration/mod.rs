@@ -5,6 +5,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261123_000001_core;
 mod m20261123_000002_queue;
+mod m20261123_000003_deadlines;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_core::Migration),
             Box::new(m20261123_000002_queue::Migration),
+            Box::new(m20261123_000003_deadlines::Migration),
         ]
     }
 }

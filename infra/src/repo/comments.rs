@@ -250,6 +250,10 @@ impl Comments for SqlStore {
         self.pending_comments(limit).await
     }
 
+    async fn escalation_candidates(&self, now: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Comment>> {
+        self.overdue_below_province(now, limit).await
+    }
+
     async fn responses(&self, ids: &[CommentId]) -> DomainResult<Vec<Response>> {
         self.responses_of(ids).await
     }

@@ -5,6 +5,7 @@ mod accounts;
 mod categories;
 mod comments;
 mod convert;
+mod deadlines;
 mod geography;
 
 use std::sync::Arc;
@@ -100,7 +101,8 @@ pub fn ports(db: Db, clock: Arc<dyn Clock>, shared: &Shared) -> Ports {
         geography: store.clone(),
         categories: store.clone(),
         comments: store.clone(),
-        accounts: store,
+        accounts: store.clone(),
+        deadlines: store,
         passwords: Arc::new(Argon2id),
         clock,
         limiter: shared.limiter.clone(),

@@ -2,6 +2,7 @@
 
 pub mod comment;
 pub mod connection;
+pub mod deadline;
 pub mod enums;
 pub mod session;
 pub mod stats;

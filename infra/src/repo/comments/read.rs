@@ -8,6 +8,7 @@ use mati_domain::geography::UnitCode;
 use mati_domain::lifecycle::CommentStatus;
 use mati_domain::ports::{CommentQuery, Page, PageRequest, Visibility};
 use mati_domain::stats::StatsRow;
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
 use super::SqlStore;
@@ -113,6 +114,22 @@ impl SqlStore {
         let rows = comment::Entity::find()
             .filter(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
             .order_by_asc(comment::Column::Id)
+            .limit(limit)
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        convert_all(rows)
+    }
+
+    pub(super) async fn overdue_below_province(&self, now: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Comment>> {
+        use comment::Column;
+        let rows = comment::Entity::find()
+            .filter(Column::Status.is_in(statuses(&[CommentStatus::Routed, CommentStatus::Acknowledged])))
+            .filter(Column::FirstResponseAt.is_null())
+            .filter(Column::DueAt.lt(now))
+            // Province codes have two digits; a province has nowhere to escalate to.
+            .filter(Expr::expr(Func::char_length(Expr::col(Column::AssignedUnit))).gt(2))
+            .order_by_asc(Column::DueAt)
             .limit(limit)
             .all(self.db.conn())
             .await
