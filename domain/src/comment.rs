@@ -161,6 +161,11 @@ pub struct Comment {
     pub support_count: i32,
     /// Optimistic-concurrency version, bumped by every change.
     pub version: i32,
+    /// The levels it was escalated away from, one bit per level
+    /// ([`crate::geography::AdminLevel::bit`]); kept for statistics.
+    pub escalated_levels: i32,
+    /// Hidden from the public by citizens' flags, back with the moderators.
+    pub hidden: bool,
 }
 
 /// A new event to record with a change.

@@ -52,6 +52,16 @@ impl AdminLevel {
         }
     }
 
+    /// A bit standing for this level in a set of levels.
+    pub const fn bit(self) -> i32 {
+        match self {
+            Self::Province => 1,
+            Self::District => 2,
+            Self::Commune => 4,
+            Self::Village => 8,
+        }
+    }
+
     /// The stored name, e.g. `COMMUNE`.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -287,6 +287,9 @@ pub fn escalate(
     }
     let (ack_due, due) = policy.due_from(at);
     let mut after = comment.clone();
+    if let Some(from) = &comment.assigned_unit {
+        after.escalated_levels |= from.level().bit();
+    }
     after.assigned_unit = Some(parent.clone());
     after.ack_due_at = Some(ack_due);
     after.due_at = Some(due);

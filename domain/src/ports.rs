@@ -13,7 +13,7 @@ use crate::deadline::{DeadlineRule, DeadlineTable};
 use crate::geography::{AdminUnit, UnitCode, UnitFilter};
 use crate::lifecycle::CommentStatus;
 use crate::rate_limit::Action;
-use crate::stats::StatsRow;
+use crate::stats::{Grouping, ResponseStats, StatsScope};
 use crate::tracking::TrackingCode;
 
 /// The gazetteer.
@@ -130,13 +130,14 @@ pub trait Comments: Send + Sync {
     async fn support(&self, id: CommentId, citizen: CitizenId, at: DateTime<Utc>) -> DomainResult<Comment>;
     /// Records a citizen's flag once, with a FLAGGED event; whether it was new.
     async fn flag(&self, id: CommentId, citizen: CitizenId, reason: &str, at: DateTime<Utc>) -> DomainResult<bool>;
-    /// The statistics rows of comments inside `within` routed in `[from, to)`.
-    async fn stats_rows(
+    /// The statistics of the comments in `scope`, grouped, ordered by key, exactly as
+    /// [`crate::stats::group`] computes them from rows (only groups with comments,
+    /// except that [`Grouping::Total`] always has its one group).
+    async fn response_stats(
         &self,
-        within: Option<&UnitCode>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-    ) -> DomainResult<Vec<StatsRow>>;
+        scope: &StatsScope,
+        grouping: Grouping,
+    ) -> DomainResult<Vec<(String, ResponseStats)>>;
 }
 
 /// A new staff account to store.

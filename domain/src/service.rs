@@ -26,7 +26,7 @@ use crate::rate_limit::Action;
 pub use accounts::StaffSession;
 pub use live::Watch;
 pub use moderation::{Decision, RejectReason};
-pub use reads::{CommentFilter, InboxFilter, Listing, MAX_PAGE};
+pub use reads::{CommentFilter, InboxFilter, Listing, MAX_PAGE, RankingOrder};
 pub use submission::Submission;
 
 /// The adapters the services work with.

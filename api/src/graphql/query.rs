@@ -13,7 +13,7 @@ use super::types::comment::Comment;
 use super::types::connection::{CommentConnection, parse_cursor};
 use super::types::deadline::DeadlineRule;
 use super::types::enums::{AdminLevel, CommentStatus};
-use super::types::stats::ResponseStats;
+use super::types::stats::{RankingOrder, ResponseStats, Scope};
 use super::types::unit::{AdminUnit, Category};
 
 /// Reads.
@@ -157,6 +157,25 @@ impl Query {
         comments_for(ctx, pending, viewer).await
     }
 
+    /// The units of one level that received comments in the period, ranked by response
+    /// rate or by median hours to the first response.
+    async fn response_ranking(
+        &self,
+        ctx: &Context<'_>,
+        level: AdminLevel,
+        #[graphql(default_with = "RankingOrder::ResponseRate")] order_by: RankingOrder,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        #[graphql(default = 20)] first: i32,
+    ) -> async_graphql::Result<Vec<ResponseStats>> {
+        let (mati, _) = context(ctx)?;
+        let ranked = mati
+            .response_ranking(level.into(), order_by.into(), from, to, first.into())
+            .await
+            .gql()?;
+        Ok(ranked.into_iter().map(ResponseStats::row).collect())
+    }
+
     /// Staff: the deadline rules admins set (levels and categories without a rule use
     /// 3 days to acknowledge and 15 to answer).
     async fn deadline_rules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeadlineRule>> {
@@ -175,11 +194,9 @@ impl Query {
         to: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<ResponseStats> {
         let (mati, _) = context(ctx)?;
-        let stats = mati
-            .response_stats(unit_code.as_ref().map(|c| c.as_str()), from, to)
-            .await
-            .gql()?;
-        Ok(ResponseStats(stats))
+        let unit_code = unit_code.map(|c| c.0);
+        let stats = mati.response_stats(unit_code.as_deref(), from, to).await.gql()?;
+        Ok(ResponseStats::new(stats, Scope { unit_code, from, to }))
     }
 
     /// One row per child unit of `unitCode` (per province when null).
@@ -195,6 +212,6 @@ impl Query {
             .response_stats_by_child(unit_code.as_ref().map(|c| c.as_str()), from, to)
             .await
             .gql()?;
-        Ok(stats.into_iter().map(ResponseStats).collect())
+        Ok(stats.into_iter().map(ResponseStats::row).collect())
     }
 }

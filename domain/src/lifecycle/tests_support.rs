@@ -39,6 +39,8 @@ pub fn pending(at: DateTime<Utc>) -> Comment {
         reopen_count: 0,
         support_count: 0,
         version: 1,
+        escalated_levels: 0,
+        hidden: false,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::comment::{Comment, CommentId};
 use crate::geography::{AdminLevel, AdminUnit, UnitCode, UnitFilter};
 use crate::lifecycle::CommentStatus;
 use crate::ports::{CommentQuery, Page, PageRequest, Visibility};
-use crate::stats::{self, ResponseStats};
+use crate::stats::{self, Grouping, ResponseStats, StatsScope};
 use crate::tracking::TrackingCode;
 use crate::{DomainError, DomainResult, privacy, text};
 
@@ -17,6 +17,15 @@ use crate::{DomainError, DomainResult, privacy, text};
 pub const MAX_PAGE: u64 = 100;
 /// The most units a gazetteer search returns.
 const MAX_UNITS: u64 = 20_000;
+
+/// How a ranking orders units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankingOrder {
+    /// Highest response rate first.
+    ResponseRate,
+    /// Shortest median time to the first response first.
+    MedianHoursToFirstResponse,
+}
 
 /// Filters of the public listing.
 #[derive(Debug, Clone, Default)]
@@ -176,10 +185,23 @@ impl Mati {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> DomainResult<ResponseStats> {
-        let unit = self.stats_unit(unit_code).await?;
-        check_period(from, to)?;
-        let rows = self.ports.comments.stats_rows(unit.as_ref(), from, to).await?;
-        Ok(stats::compute(unit, &rows, self.now()))
+        let scope = self.stats_scope(unit_code, from, to).await?;
+        let mut groups = self.ports.comments.response_stats(&scope, Grouping::Total).await?;
+        let mut stats = groups.pop().map(|(_, s)| s).unwrap_or_default();
+        stats.unit = scope.within;
+        Ok(stats)
+    }
+
+    /// The same statistics broken down by category, month or gender.
+    pub async fn response_stats_breakdown(
+        &self,
+        unit_code: Option<&str>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        grouping: Grouping,
+    ) -> DomainResult<Vec<(String, ResponseStats)>> {
+        let scope = self.stats_scope(unit_code, from, to).await?;
+        self.ports.comments.response_stats(&scope, grouping).await
     }
 
     /// One row per child administration of the unit (per province for the country).
@@ -189,22 +211,23 @@ impl Mati {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> DomainResult<Vec<ResponseStats>> {
-        let unit = self.stats_unit(unit_code).await?;
-        check_period(from, to)?;
-        if unit.as_ref().is_some_and(|u| u.level() >= AdminLevel::Commune) {
-            return Err(DomainError::invalid(
-                "unitCode",
-                "a commune has no child administrations; give a district or province",
-                "ឃុំសង្កាត់មិនមានអង្គភាពរងទេ",
-            ));
-        }
-        let filter = UnitFilter {
-            level: if unit.is_none() {
-                Some(AdminLevel::Province)
-            } else {
-                None
+        let scope = self.stats_scope(unit_code, from, to).await?;
+        let level = match &scope.within {
+            None => AdminLevel::Province,
+            Some(unit) => match unit.level().child() {
+                Some(level) if level < AdminLevel::Village => level,
+                _ => {
+                    return Err(DomainError::invalid(
+                        "unitCode",
+                        "a commune has no child administrations; give a district or province",
+                        "ឃុំសង្កាត់មិនមានអង្គភាពរងទេ",
+                    ));
+                }
             },
-            parent: unit.clone(),
+        };
+        let filter = UnitFilter {
+            level: Some(level),
+            parent: scope.within.clone(),
             search: None,
             limit: MAX_UNITS,
         };
@@ -216,8 +239,69 @@ impl Mati {
             .into_iter()
             .map(|u| u.code)
             .collect();
-        let rows = self.ports.comments.stats_rows(unit.as_ref(), from, to).await?;
-        Ok(stats::by_child(unit.as_ref(), &children, &rows, self.now()))
+        let groups = self
+            .ports
+            .comments
+            .response_stats(&scope, Grouping::Child(level))
+            .await?;
+        Ok(stats::by_child(&children, groups))
+    }
+
+    /// The units of `level` that received comments in the period, best first: by
+    /// response rate (then by more received), or by median hours to the first response
+    /// (units without a response last).
+    pub async fn response_ranking(
+        &self,
+        level: AdminLevel,
+        order: RankingOrder,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        first: i64,
+    ) -> DomainResult<Vec<ResponseStats>> {
+        if level == AdminLevel::Village {
+            return Err(DomainError::invalid(
+                "level",
+                "villages have no administration",
+                "ភូមិមិនមែនជាអង្គភាពរដ្ឋបាលទេ",
+            ));
+        }
+        let limit = usize::try_from(clamp_first(first)?).unwrap_or(usize::MAX);
+        let scope = self.stats_scope(None, from, to).await?;
+        let groups = self
+            .ports
+            .comments
+            .response_stats(&scope, Grouping::Child(level))
+            .await?;
+        let mut ranked: Vec<ResponseStats> = groups.into_iter().map(|(_, s)| s).filter(|s| s.received > 0).collect();
+        match order {
+            RankingOrder::ResponseRate => ranked.sort_by(|a, b| {
+                b.response_rate
+                    .total_cmp(&a.response_rate)
+                    .then(b.received.cmp(&a.received))
+                    .then(a.unit.cmp(&b.unit))
+            }),
+            RankingOrder::MedianHoursToFirstResponse => ranked.sort_by(|a, b| {
+                let hours = |s: &ResponseStats| s.median_hours_to_first_response.unwrap_or(f64::INFINITY);
+                hours(a).total_cmp(&hours(b)).then(a.unit.cmp(&b.unit))
+            }),
+        }
+        ranked.truncate(limit);
+        Ok(ranked)
+    }
+
+    async fn stats_scope(
+        &self,
+        unit_code: Option<&str>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> DomainResult<StatsScope> {
+        check_period(from, to)?;
+        Ok(StatsScope {
+            within: self.stats_unit(unit_code).await?,
+            from,
+            to,
+            now: self.now(),
+        })
     }
 
     async fn stats_unit(&self, raw: Option<&str>) -> DomainResult<Option<UnitCode>> {

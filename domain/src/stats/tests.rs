@@ -13,10 +13,25 @@ fn t0() -> DateTime<Utc> {
 fn row(commune: &str, answered_after_hours: Option<i64>, status: CommentStatus) -> StatsRow {
     StatsRow {
         commune: code(commune),
+        category: "LOCAL_ROADS".into(),
+        gender: None,
         routed_at: t0(),
         due_at: Some(t0() + Duration::days(15)),
+        acknowledged_at: None,
         first_response_at: answered_after_hours.map(|h| t0() + Duration::hours(h)),
+        resolved_at: None,
         status,
+        satisfied: None,
+        escalated_levels: 0,
+    }
+}
+
+fn scope(within: Option<&str>, now: DateTime<Utc>) -> StatsScope {
+    StatsScope {
+        within: within.map(code),
+        from: None,
+        to: None,
+        now,
     }
 }
 
@@ -58,6 +73,39 @@ fn counters_follow_the_definitions_on_a_fixture() {
 }
 
 #[test]
+fn acknowledgements_ratings_resolution_times_and_escalations_are_counted() {
+    let mut rows = vec![row("120101", Some(5), CommentStatus::Resolved); 3];
+    for (row, (resolved_after, satisfied)) in rows.iter_mut().zip([(24, Some(true)), (48, Some(false)), (96, None)]) {
+        row.acknowledged_at = Some(t0() + Duration::hours(1));
+        row.resolved_at = Some(t0() + Duration::hours(resolved_after));
+        row.satisfied = satisfied;
+    }
+    let mut escalated = row("120101", None, CommentStatus::Routed);
+    escalated.escalated_levels = AdminLevel::Commune.bit();
+    rows.push(escalated);
+    let commune = compute(Some(code("120101")), &rows, t0());
+    assert_eq!(
+        (commune.acknowledged, commune.resolved, commune.rated, commune.satisfied),
+        (3, 3, 2, 1)
+    );
+    assert_eq!(commune.satisfaction_rate, Some(0.5));
+    assert_eq!(commune.median_hours_to_resolution, Some(48.0));
+    assert_eq!(commune.p90_hours_to_resolution, Some(96.0));
+    assert_eq!(commune.escalated_away, 1, "it left the commune");
+    assert_eq!(
+        compute(Some(code("1201")), &rows, t0()).escalated_away,
+        0,
+        "it stayed in the district"
+    );
+    assert_eq!(
+        compute(None, &rows, t0()).escalated_away,
+        0,
+        "nothing leaves the country"
+    );
+    assert_eq!(compute(None, &rows[3..], t0()).satisfaction_rate, None, "nothing rated");
+}
+
+#[test]
 fn nothing_received_means_a_zero_rate_and_no_times() {
     let stats = compute(Some(code("12")), &[], t0());
     assert_eq!((stats.received, stats.response_rate), (0, 0.0));
@@ -73,13 +121,48 @@ fn breakdown_by_child_lists_every_child_even_empty_ones() {
         row("120202", Some(3), CommentStatus::Responded),
     ];
     let children = [code("1201"), code("1202"), code("1203")];
-    let stats = by_child(Some(&code("12")), &children, &rows, t0());
+    let groups = group(&scope(Some("12"), t0()), Grouping::Child(AdminLevel::District), &rows);
+    let stats = by_child(&children, groups);
     let received: Vec<u64> = stats.iter().map(|s| s.received).collect();
     assert_eq!(received, [1, 2, 0]);
     assert_eq!(stats[1].responded, 1);
-    assert_eq!(stats[1].unit, Some(code("1202")));
+    assert_eq!(stats[2].unit, Some(code("1203")));
 
-    let provinces = by_child(None, &[code("12"), code("17")], &rows, t0());
+    let groups = group(&scope(None, t0()), Grouping::Child(AdminLevel::Province), &rows);
+    let provinces = by_child(&[code("12"), code("17")], groups);
     assert_eq!(provinces[0].received, 3);
     assert_eq!(provinces[1].received, 0);
+}
+
+#[test]
+fn breakdowns_by_category_month_and_gender_use_the_same_counters() {
+    let mut rows = vec![
+        row("120101", Some(1), CommentStatus::Responded),
+        row("120101", None, CommentStatus::Routed),
+        row("120101", Some(4), CommentStatus::Responded),
+    ];
+    rows[1].category = "HEALTH".into();
+    rows[1].gender = Some(Gender::Female);
+    rows[2].gender = Some(Gender::Female);
+    // 2026-10-31 20:00 UTC is already November in Phnom Penh.
+    rows[2].routed_at = Utc
+        .with_ymd_and_hms(2026, 10, 31, 20, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let all = scope(None, t0());
+    let by_category = group(&all, Grouping::Category, &rows);
+    let keys: Vec<&str> = by_category.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["HEALTH", "LOCAL_ROADS"]);
+    assert_eq!((by_category[1].1.received, by_category[1].1.responded), (2, 2));
+    let by_month = group(&all, Grouping::Month, &rows);
+    let months: Vec<(&str, u64)> = by_month.iter().map(|(k, s)| (k.as_str(), s.received)).collect();
+    assert_eq!(months, [("2026-10", 2), ("2026-11", 1)]);
+    let by_gender = group(&all, Grouping::Gender, &rows);
+    let genders: Vec<(&str, u64)> = by_gender.iter().map(|(k, s)| (k.as_str(), s.received)).collect();
+    assert_eq!(genders, [("FEMALE", 2), ("UNDECLARED", 1)]);
+    assert_eq!(
+        group(&all, Grouping::Total, &[]).len(),
+        1,
+        "the total exists even when empty"
+    );
 }

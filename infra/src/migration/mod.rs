@@ -6,6 +6,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20261123_000001_core;
 mod m20261123_000002_queue;
 mod m20261123_000003_deadlines;
+mod m20261123_000004_comment_flags;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_core::Migration),
             Box::new(m20261123_000002_queue::Migration),
             Box::new(m20261123_000003_deadlines::Migration),
+            Box::new(m20261123_000004_comment_flags::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! atomically with their events, support and flags.
 
 mod read;
+mod stats;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use mati_domain::comment::{
 use mati_domain::geography::UnitCode;
 use mati_domain::lifecycle::CommentStatus;
 use mati_domain::ports::{Admit, CommentQuery, Comments, Inserted, Page, PageRequest};
-use mati_domain::stats::StatsRow;
+use mati_domain::stats::{Grouping, ResponseStats, StatsScope};
 use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -54,6 +55,8 @@ fn changed_columns(after: &Comment) -> comment::ActiveModel {
         resolved_at: Set(after.resolved_at),
         satisfied: Set(after.satisfied),
         reopen_count: Set(after.reopen_count),
+        escalated_levels: Set(after.escalated_levels),
+        hidden: Set(after.hidden),
         version: Set(after.version + 1),
         ..Default::default()
     }
@@ -111,6 +114,8 @@ impl SqlStore {
             created_at: Set(new.at),
             reopen_count: Set(0),
             support_count: Set(0),
+            escalated_levels: Set(0),
+            hidden: Set(false),
             version: Set(1),
             ..Default::default()
         };
@@ -329,12 +334,11 @@ impl Comments for SqlStore {
         result.map_err(db_error)
     }
 
-    async fn stats_rows(
+    async fn response_stats(
         &self,
-        within: Option<&UnitCode>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-    ) -> DomainResult<Vec<StatsRow>> {
-        self.routed_rows(within, from, to).await
+        scope: &StatsScope,
+        grouping: Grouping,
+    ) -> DomainResult<Vec<(String, ResponseStats)>> {
+        self.stats(scope, grouping).await
     }
 }

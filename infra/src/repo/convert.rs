@@ -82,6 +82,8 @@ pub(super) fn comment(row: comment::Model) -> DomainResult<Comment> {
         reopen_count: row.reopen_count,
         support_count: row.support_count,
         version: row.version,
+        escalated_levels: row.escalated_levels,
+        hidden: row.hidden,
     })
 }
 

@@ -32,6 +32,8 @@ pub struct Model {
     pub reopen_count: i32,
     pub support_count: i32,
     pub version: i32,
+    pub escalated_levels: i32,
+    pub hidden: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

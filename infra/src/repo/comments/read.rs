@@ -4,10 +4,8 @@
 use chrono::{DateTime, Utc};
 use mati_domain::DomainResult;
 use mati_domain::comment::{Comment, CommentEvent, CommentId, Response};
-use mati_domain::geography::UnitCode;
 use mati_domain::lifecycle::CommentStatus;
 use mati_domain::ports::{CommentQuery, Page, PageRequest, Visibility};
-use mati_domain::stats::StatsRow;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
@@ -161,57 +159,5 @@ impl SqlStore {
             .await
             .map_err(db_error)?;
         rows.into_iter().map(convert::event).collect()
-    }
-
-    pub(super) async fn routed_rows(
-        &self,
-        within: Option<&UnitCode>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-    ) -> DomainResult<Vec<StatsRow>> {
-        use comment::Column;
-        let mut select = comment::Entity::find()
-            .select_only()
-            .columns([
-                Column::CommuneCode,
-                Column::RoutedAt,
-                Column::DueAt,
-                Column::FirstResponseAt,
-                Column::Status,
-            ])
-            .filter(Column::RoutedAt.is_not_null());
-        if let Some(unit) = within {
-            select = select.filter(Column::CommuneCode.starts_with(unit.as_str()));
-        }
-        if let Some(from) = from {
-            select = select.filter(Column::RoutedAt.gte(from));
-        }
-        if let Some(to) = to {
-            select = select.filter(Column::RoutedAt.lt(to));
-        }
-        type Row = (
-            String,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-            String,
-        );
-        let rows: Vec<Row> = select.into_tuple().all(self.db.conn()).await.map_err(db_error)?;
-        rows.into_iter()
-            .filter_map(|(commune, routed_at, due_at, first_response_at, status)| {
-                let routed_at = routed_at?;
-                Some((|| {
-                    Ok(StatsRow {
-                        commune: convert::code(&commune)?,
-                        routed_at,
-                        due_at,
-                        first_response_at,
-                        status: CommentStatus::parse(&status).ok_or_else(|| {
-                            mati_domain::DomainError::Internal(format!("stored status {status:?} is not valid"))
-                        })?,
-                    })
-                })())
-            })
-            .collect()
     }
 }
