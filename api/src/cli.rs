@@ -45,6 +45,12 @@ enum Command {
     },
     /// Prints the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// Generates synthetic routed comments for benchmarks (PostgreSQL only).
+    Seed {
+        /// How many comments.
+        #[arg(long, default_value_t = 1_000_000)]
+        comments: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -135,6 +141,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { direction } => migrate(direction, &settings).await,
+        Command::Seed { comments } => seed(&settings, comments).await,
         Command::Gazetteer {
             command:
                 GazetteerCommand::Import {
@@ -159,6 +166,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             command: StaffCommand::Add { role, username, unit },
         } => add_staff(&settings, role, &username, unit.as_deref()).await,
     }
+}
+
+async fn seed(settings: &Settings, count: u64) -> anyhow::Result<ExitCode> {
+    let db = app::connect(settings).await?;
+    mati_infra::bootstrap::prepare(&db).await?;
+    let started = std::time::Instant::now();
+    mati_infra::seed::comments(&db, count, |done| {
+        println!(
+            "seeded {done} of {count} comments ({:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn migrate(direction: Direction, settings: &Settings) -> anyhow::Result<ExitCode> {

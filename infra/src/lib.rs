@@ -12,5 +12,6 @@ pub mod passwords;
 pub mod queue;
 pub mod redis;
 pub mod repo;
+pub mod seed;
 
 pub use db::{Db, PoolSettings};

@@ -12,7 +12,21 @@ use serde_json::{Value, json};
 /// resolved, satisfied, escalated levels (4 = away from the commune). Hours after
 /// routing: first response 2, 10, 4, -, 1; resolution 24, 48, 96. Row 3 is routed on
 /// 31 March at 20:00 UTC: April in Phnom Penh.
-const ROWS: [(&str, &str, &str, &str, &str, &str, &str, &str, &str, &str, i32); 5] = [
+type FixtureRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i32,
+);
+
+const ROWS: [FixtureRow; 5] = [
     (
         "120101",
         "120101",

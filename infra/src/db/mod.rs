@@ -136,27 +136,60 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-/// Translates a database error: unreachable backends are SERVICE_UNAVAILABLE (safe to
-/// retry); everything else is INTERNAL. The detail stays in the error for the log and
-/// never reaches a client.
+/// Translates a database error: an unreachable or restarting backend is
+/// SERVICE_UNAVAILABLE (safe to retry); everything else is INTERNAL. The detail stays in
+/// the error for the log and never reaches a client.
 pub fn db_error(err: DbErr) -> DomainError {
-    match &err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => DomainError::Unavailable(err.to_string()),
-        _ if is_connection_failure(&err) => DomainError::Unavailable(err.to_string()),
-        _ => DomainError::Internal(err.to_string()),
+    if is_unavailable(&err) {
+        DomainError::Unavailable(err.to_string())
+    } else {
+        DomainError::Internal(err.to_string())
     }
 }
 
-fn is_connection_failure(err: &DbErr) -> bool {
-    let text = err.to_string();
-    [
-        "Connection refused",
-        "connection reset",
-        "PoolTimedOut",
-        "pool timed out",
-        "broken pipe",
-        "database is locked",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
+/// PostgreSQL SQLSTATEs (five characters) of a connection exception (class 08), a
+/// shutdown or restart (57P01..57P03) or too many connections (53300); SQLite result
+/// codes (numbers) whose primary code is BUSY (5) or LOCKED (6).
+fn is_transient_code(code: &str) -> bool {
+    if code.len() == 5 {
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300");
+    }
+    // SQLite's extended codes keep the primary code in the low byte.
+    code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+}
+
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(sqlx)) | DbErr::Exec(RuntimeErr::SqlxError(sqlx)) => match sqlx.as_ref() {
+            Sqlx::Io(_)
+            | Sqlx::Tls(_)
+            | Sqlx::Protocol(_)
+            | Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::WorkerCrashed => true,
+            // Connection exceptions (class 08), shutdown and restart (57P01..57P03), too
+            // many connections (53300); SQLite's busy and locked.
+            Sqlx::Database(db) => db.code().is_some_and(|code| is_transient_code(&code)),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restarts_and_busy_databases_are_transient_other_errors_are_not() {
+        for code in ["08006", "08001", "57P01", "57P03", "53300", "5", "517", "6", "262"] {
+            assert!(is_transient_code(code), "{code}");
+        }
+        for code in ["23505", "42P01", "42601", "1", "19", "2067"] {
+            assert!(!is_transient_code(code), "{code}");
+        }
+    }
 }

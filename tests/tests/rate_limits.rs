@@ -1,0 +1,328 @@
+//! Rate limits (PRODUCT.md §6–§7): a refused request is HTTP 429 with `Retry-After` and
+//! RATE_LIMITED with `retryAfterSeconds`; one limit holds across replicas through Redis;
+//! per-address limits believe `X-Forwarded-For` only from trusted proxies; logins are
+//! limited per username whether or not it exists; without Redis the local layer limits.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use futures::future::join_all;
+use mati_tests::{Backend, TestApp, first_error, redis_prefix, redis_url};
+use sea_orm::{ConnectionTrait, Database, Statement};
+use serde_json::{Value, json};
+
+const SUBMIT: &str = "mutation($input: SubmitCommentInput!) {
+    submitComment(input: $input) { comment { id trackingCode } }
+}";
+const START_SESSION: &str = "mutation { startCitizenSession { token } }";
+const LOGIN: &str = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }";
+
+/// One HTTP answer: status, `Retry-After` and the JSON body.
+struct Reply {
+    status: u16,
+    retry_after: Option<String>,
+    body: Value,
+}
+
+impl Reply {
+    fn accepted(&self) -> bool {
+        self.status == 200 && self.body.get("errors").is_none()
+    }
+}
+
+/// Posts an operation with an optional bearer token and `X-Forwarded-For`.
+async fn post(app: &TestApp, token: Option<&str>, forwarded: Option<&str>, query: &str, variables: Value) -> Reply {
+    let mut request = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(forwarded) = forwarded {
+        request = request.header("X-Forwarded-For", forwarded);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.json().await.expect("JSON body");
+    Reply {
+        status,
+        retry_after,
+        body,
+    }
+}
+
+/// Submits a comment for LOCAL_ROADS in Tonle Basak, with an optional clientId.
+async fn submit(app: &TestApp, token: &str, client_id: Option<String>) -> Reply {
+    let mut input = json!({
+        "body": "The road to the market is full of holes",
+        "categoryCode": "LOCAL_ROADS",
+        "communeCode": "120101",
+    });
+    if let Some(client_id) = client_id {
+        input["clientId"] = json!(client_id);
+    }
+    post(app, Some(token), None, SUBMIT, json!({ "input": input })).await
+}
+
+/// Whether `text` holds Khmer script.
+fn is_khmer(text: &str) -> bool {
+    text.chars().any(|c| ('\u{1780}'..='\u{17FF}').contains(&c))
+}
+
+/// Asserts the whole refusal: 429, `Retry-After` ≥ 1 s, RATE_LIMITED with
+/// `retryAfterSeconds` ≥ 1 and a Khmer message, and no data.
+fn assert_refused(reply: &Reply, case: &str) {
+    let body = &reply.body;
+    assert_eq!(reply.status, 429, "{case}: {body:#}");
+    let retry_after: u64 = reply
+        .retry_after
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{case}: Retry-After {:?} is no whole number", reply.retry_after));
+    assert!(retry_after >= 1, "{case}: Retry-After {retry_after}");
+    let ext = &first_error(body)["extensions"];
+    assert_eq!(ext["code"], "RATE_LIMITED", "{case}: {body:#}");
+    let seconds = ext["retryAfterSeconds"].as_u64().unwrap_or_default();
+    assert!(seconds >= 1, "{case}: retryAfterSeconds in {body:#}");
+    assert!(
+        is_khmer(ext["messageKm"].as_str().unwrap_or_default()),
+        "{case}: {body:#}"
+    );
+    assert!(body["data"].is_null(), "{case}: {body:#}");
+}
+
+/// The number of comments stored.
+async fn stored_comments(app: &TestApp) -> i64 {
+    let db = Database::connect(app.db.url()).await.unwrap();
+    let statement = Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n FROM comments");
+    let row = db.query_one_raw(statement).await.unwrap().expect("a count");
+    let n = row.try_get::<i64>("", "n").unwrap();
+    let _ = db.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_token_gets_exactly_the_burst_across_three_replicas() {
+    let Some(prefix) = redis_prefix().await else {
+        return;
+    };
+    let redis = redis_url();
+    let env = [
+        ("MATI_REDIS_URL", redis.as_str()),
+        ("MATI_REDIS_PREFIX", prefix.as_str()),
+        ("MATI_RATE_LIMIT_SUBMIT_PER_TOKEN", "5/60s"),
+    ];
+    let Some(first) = TestApp::start_with(Backend::Postgres, &env).await else {
+        return;
+    };
+    let second = first.replica(&env).await;
+    let third = first.replica(&env).await;
+    let replicas = [&first, &second, &third];
+
+    // Each replica's local layer would allow 5 on its own (15 in all): Redis allows 5.
+    let token = first.citizen().await;
+    let replies = join_all((0..15).map(|n| submit(replicas[n % 3], &token, Some(format!("burst-{n}"))))).await;
+    let accepted: Vec<&Reply> = replies.iter().filter(|r| r.accepted()).collect();
+    assert_eq!(
+        accepted.len(),
+        5,
+        "accepted {} of 15 with a burst of 5: {:#?}",
+        accepted.len(),
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for (n, reply) in replies.iter().enumerate().filter(|(_, r)| !r.accepted()) {
+        assert_refused(reply, &format!("submission {n}"));
+    }
+    assert_eq!(
+        stored_comments(&first).await,
+        5,
+        "refused submissions left nothing behind"
+    );
+
+    // Retries are not new comments: ten concurrent copies with one clientId, on all
+    // replicas, give one comment and use one unit of a fresh token's burst.
+    let token = first.citizen().await;
+    let retries =
+        join_all((0..10).map(|n| submit(replicas[n % 3], &token, Some("one-phone-one-comment".into())))).await;
+    let mut ids = Vec::new();
+    for reply in &retries {
+        assert!(reply.accepted(), "a retry failed: {:#}", reply.body);
+        ids.push(reply.body["data"]["submitComment"]["comment"]["id"].clone());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "retries created several comments: {ids:?}");
+    let more = join_all((0..5).map(|n| submit(replicas[n % 3], &token, Some(format!("after-retries-{n}"))))).await;
+    assert_eq!(
+        more.iter().filter(|r| r.accepted()).count(),
+        4,
+        "the retries used more than one unit: {:#?}",
+        more.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for reply in more.iter().filter(|r| !r.accepted()) {
+        assert_refused(reply, "the sixth new comment of the second token");
+    }
+    assert_eq!(stored_comments(&first).await, 10);
+}
+
+/// Starts citizen sessions, one per forwarded address; whether each was served (any other
+/// answer than a session or a whole refusal fails the test).
+async fn sessions(app: &TestApp, forwarded: &[Option<&str>]) -> Vec<bool> {
+    let mut served = Vec::new();
+    for header in forwarded {
+        let reply = post(app, None, *header, START_SESSION, json!({})).await;
+        if reply.accepted() {
+            assert!(reply.body["data"]["startCitizenSession"]["token"].is_string());
+            served.push(true);
+        } else {
+            assert_refused(&reply, &format!("startCitizenSession with X-Forwarded-For {header:?}"));
+            served.push(false);
+        }
+    }
+    served
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_only_counts_behind_a_trusted_proxy() {
+    let limit = ("MATI_RATE_LIMIT_START_SESSION_PER_ADDRESS", "3/60s");
+    // No trusted proxy: the peer (127.0.0.1) is the client whatever the header says.
+    let Some(direct) = TestApp::start_with(Backend::Sqlite, &[limit]).await else {
+        return;
+    };
+    let claims = [
+        Some("203.0.113.1"),
+        Some("203.0.113.2"),
+        None,
+        Some("203.0.113.3"),
+        Some("198.51.100.99"),
+    ];
+    assert_eq!(sessions(&direct, &claims).await, [true, true, true, false, false]);
+
+    // Behind a trusted proxy, each forwarded client has its own three.
+    let Some(proxied) = TestApp::start_with(Backend::Sqlite, &[limit, ("MATI_TRUSTED_PROXIES", "127.0.0.1")]).await
+    else {
+        return;
+    };
+    let a = Some("198.51.100.1");
+    let b = Some("198.51.100.2");
+    assert_eq!(
+        sessions(&proxied, &[a, b, a, b, a, b, a, b]).await,
+        [true, true, true, true, true, true, false, false]
+    );
+    // The proxy appends the real peer; an entry the client wrote itself is ignored.
+    let forged = [
+        Some("6.6.6.6, 198.51.100.7"),
+        Some("7.7.7.7, 198.51.100.7"),
+        Some("8.8.8.8,198.51.100.7"),
+    ];
+    assert_eq!(sessions(&proxied, &forged).await, [true, true, true]);
+    assert_eq!(
+        sessions(&proxied, &[Some("9.9.9.9, 198.51.100.7"), Some("198.51.100.7")]).await,
+        [false, false],
+        "198.51.100.7 had its three"
+    );
+    assert_eq!(
+        sessions(&proxied, &[Some("6.6.6.6"), Some("7.7.7.7")]).await,
+        [true, true],
+        "the forged entries were not counted"
+    );
+}
+
+async fn login(app: &TestApp, username: &str, password: &str) -> Reply {
+    post(app, None, None, LOGIN, json!({ "u": username, "p": password })).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_is_limited_per_username_without_revealing_whether_it_exists() {
+    let Some(app) = TestApp::start_with(Backend::Sqlite, &[("MATI_RATE_LIMIT_LOGIN_PER_USERNAME", "3/60s")]).await
+    else {
+        return;
+    };
+    let password = app.add_staff("official", "official_limited", Some("120101")).await;
+    let other = app.add_staff("moderator", "moderator_unlimited", None).await;
+    let mut refusals = Vec::new();
+    for (known, right) in [
+        ("official_limited", password.clone()),
+        ("nobody_limited", "pw-nobody".into()),
+    ] {
+        // Spelling variants of one username share its limit.
+        for (n, spelling) in [known.to_owned(), known.to_uppercase(), format!("  {known} ")]
+            .iter()
+            .enumerate()
+        {
+            let reply = login(&app, spelling, &format!("wrong password {n}")).await;
+            assert_eq!(reply.status, 200, "{:#}", reply.body);
+            assert_eq!(
+                first_error(&reply.body)["extensions"]["code"],
+                "UNAUTHENTICATED",
+                "{:#}",
+                reply.body
+            );
+        }
+        // The fourth attempt is refused before the password is looked at.
+        let reply = login(&app, known, &right).await;
+        assert_refused(&reply, &format!("fourth login of {known}"));
+        refusals.push(reply.body);
+    }
+    let [known, unknown] = [&refusals[0], &refusals[1]].map(|body| {
+        let mut error = first_error(body).clone();
+        error["extensions"]["retryAfterSeconds"] = Value::Null;
+        error
+    });
+    assert_eq!(known, unknown, "the refusal tells whether the username exists");
+
+    // Other usernames are not affected.
+    let reply = login(&app, "moderator_unlimited", &other).await;
+    assert!(reply.accepted(), "{:#}", reply.body);
+}
+
+/// Six concurrent submissions per token with a burst of 3 and no Redis: three pass.
+async fn local_layer(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, &[("MATI_RATE_LIMIT_SUBMIT_PER_TOKEN", "3/60s")]).await else {
+        return;
+    };
+    let ready: Value = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        ready.get("redis").is_none(),
+        "this server should run without Redis: {ready:#}"
+    );
+    for round in 0..2 {
+        let token = app.citizen().await;
+        let replies = join_all((0..6).map(|n| submit(&app, &token, Some(format!("local-{n}"))))).await;
+        assert_eq!(
+            replies.iter().filter(|r| r.accepted()).count(),
+            3,
+            "token {round}: {:#?}",
+            replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+        );
+        for reply in replies.iter().filter(|r| !r.accepted()) {
+            assert_refused(reply, &format!("token {round}"));
+        }
+    }
+    assert_eq!(stored_comments(&app).await, 6);
+}
+
+mod without_redis_the_local_layer_still_limits {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        local_layer(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        local_layer(Backend::Postgres).await;
+    }
+}
