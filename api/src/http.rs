@@ -1,7 +1,7 @@
 //! HTTP: `/graphql` (POST for operations, GET for GraphiQL in development), `/healthz`,
-//! `/readyz` and `/metrics`. Only `application/json` POSTs are executed, one operation
-//! at a time, so that no cross-site form can reach a mutation and no batch can multiply
-//! a request.
+//! `/readyz`, `/metrics` and `/exports/comments.csv`. Only `application/json` POSTs are
+//! executed, one operation at a time, so that no cross-site form can reach a mutation
+//! and no batch can multiply a request.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/exports/comments.csv", get(crate::exports::comments))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod exports;
 pub mod graphql;
 pub mod http;
 pub mod net;

@@ -93,6 +93,10 @@ pub enum EventKind {
     Reopened,
     /// Someone flagged it as abusive or wrong.
     Flagged,
+    /// Enough flags hid it from the public until a moderator decides.
+    Hidden,
+    /// A moderator put a hidden comment back.
+    Restored,
 }
 
 stored_names!(EventKind {
@@ -108,6 +112,8 @@ stored_names!(EventKind {
     Rated => "RATED",
     Reopened => "REOPENED",
     Flagged => "FLAGGED",
+    Hidden => "HIDDEN",
+    Restored => "RESTORED",
 });
 
 /// A stored comment.
@@ -266,4 +272,6 @@ pub struct CommentChange {
     pub events: Vec<NewEvent>,
     /// A response to add.
     pub response: Option<NewResponse>,
+    /// Forget the comment's flags (a moderator judged them).
+    pub clear_flags: bool,
 }

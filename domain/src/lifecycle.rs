@@ -100,6 +100,7 @@ fn change(before: &Comment, after: Comment, events: Vec<NewEvent>) -> CommentCha
         expected_version: before.version,
         events,
         response: None,
+        clear_flags: false,
     }
 }
 
@@ -136,11 +137,15 @@ pub fn approve(
     Ok(change(comment, after, vec![approved, routed]))
 }
 
-/// Rejects a pending comment with a reason.
+/// Rejects a pending comment (or one hidden by flags) with a reason.
 pub fn reject(comment: &Comment, reason: &str, note: Option<String>, by: Actor) -> Result<CommentChange, DomainError> {
-    require(comment, &[CommentStatus::Pending], "reject")?;
+    if !comment.hidden {
+        require(comment, &[CommentStatus::Pending], "reject")?;
+    }
     let mut after = comment.clone();
     after.status = CommentStatus::Rejected;
+    // Decided: it no longer waits for a moderator, whatever hid it.
+    after.hidden = false;
     let note = match note {
         Some(note) => format!("{reason}: {note}"),
         None => reason.to_owned(),
@@ -151,6 +156,22 @@ pub fn reject(comment: &Comment, reason: &str, note: Option<String>, by: Actor) 
         ..event(EventKind::Rejected, by.at)
     };
     Ok(change(comment, after, vec![rejected]))
+}
+
+/// A moderator puts a comment hidden by flags back before the public.
+pub fn restore(comment: &Comment, by: Actor) -> Result<CommentChange, DomainError> {
+    if !comment.hidden {
+        return Err(DomainError::conflict("the comment is not hidden"));
+    }
+    let mut after = comment.clone();
+    after.hidden = false;
+    let restored = NewEvent {
+        actor: Some(by.staff),
+        ..event(EventKind::Restored, by.at)
+    };
+    let mut change = change(comment, after, vec![restored]);
+    change.clear_flags = true;
+    Ok(change)
 }
 
 /// The assigned unit acknowledges a routed comment.

@@ -78,6 +78,12 @@ pub struct CommentQuery {
     pub visibility: Visibility,
     /// Only comments without a response whose deadline passed before this instant.
     pub overdue_at: Option<DateTime<Utc>>,
+    /// Only comments this citizen sent; then, with no `status`, in every status.
+    pub author: Option<CitizenId>,
+    /// Only comments sent at or after this instant.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only comments sent before this instant.
+    pub created_before: Option<DateTime<Utc>>,
 }
 
 /// A page request: at most `first` comments older than the comment `after`.
@@ -117,7 +123,7 @@ pub trait Comments: Send + Sync {
     async fn page(&self, query: &CommentQuery, page: PageRequest) -> DomainResult<Page>;
     /// The number of comments a listing holds.
     async fn count(&self, query: &CommentQuery) -> DomainResult<u64>;
-    /// Pending comments, oldest first.
+    /// Comments waiting for a moderator (pending, or hidden by flags), oldest first.
     async fn pending(&self, limit: u64) -> DomainResult<Vec<Comment>>;
     /// Open comments without a response, past their deadline at `now`, assigned below
     /// province level: the ones to escalate, oldest deadline first.
@@ -128,8 +134,17 @@ pub trait Comments: Send + Sync {
     async fn events(&self, ids: &[CommentId]) -> DomainResult<Vec<CommentEvent>>;
     /// Records a citizen's support once; the comment afterwards.
     async fn support(&self, id: CommentId, citizen: CitizenId, at: DateTime<Utc>) -> DomainResult<Comment>;
-    /// Records a citizen's flag once, with a FLAGGED event; whether it was new.
-    async fn flag(&self, id: CommentId, citizen: CitizenId, reason: &str, at: DateTime<Utc>) -> DomainResult<bool>;
+    /// Records a citizen's flag once, with a FLAGGED event; whether it was new. The flag
+    /// that brings the comment to `hide_at` flags hides it (a HIDDEN event) and hands it
+    /// back to the moderators, in the same transaction.
+    async fn flag(
+        &self,
+        id: CommentId,
+        citizen: CitizenId,
+        reason: &str,
+        at: DateTime<Utc>,
+        hide_at: u32,
+    ) -> DomainResult<bool>;
     /// The statistics of the comments in `scope`, grouped, ordered by key, exactly as
     /// [`crate::stats::group`] computes them from rows (only groups with comments,
     /// except that [`Grouping::Total`] always has its one group).

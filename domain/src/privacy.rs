@@ -62,7 +62,7 @@ pub fn may_view(viewer: &Principal, comment: &Comment) -> bool {
     if !comment.status.is_published() {
         return false;
     }
-    comment.is_public || is_responsible_official(viewer, comment)
+    (comment.is_public && !comment.hidden) || is_responsible_official(viewer, comment)
 }
 
 /// Whether `viewer` reads the text as written rather than redacted.

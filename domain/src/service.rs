@@ -4,6 +4,7 @@
 
 mod accounts;
 mod deadlines;
+mod export;
 mod live;
 mod moderation;
 mod reads;
@@ -24,6 +25,7 @@ use crate::ports::{
 use crate::rate_limit::Action;
 
 pub use accounts::StaffSession;
+pub use export::{EXPORT_COLUMNS, Export, ExportFilter, ExportPage, ExportRow, MAX_EXPORT_PAGE};
 pub use live::Watch;
 pub use moderation::{Decision, RejectReason};
 pub use reads::{CommentFilter, InboxFilter, Listing, MAX_PAGE, RankingOrder};
@@ -94,7 +96,7 @@ impl Mati {
         let decided = change
             .events
             .iter()
-            .any(|e| matches!(e.kind, EventKind::Approved | EventKind::Rejected));
+            .any(|e| matches!(e.kind, EventKind::Approved | EventKind::Rejected | EventKind::Restored));
         let events = change.events.clone();
         let comment = self.ports.comments.apply(change).await?;
         for event in events {

@@ -124,6 +124,23 @@ impl Query {
         Ok(comment.map(|c| Comment::for_viewer(c, viewer)))
     }
 
+    /// CITIZEN: the caller's own comments in every status (pending, rejected and
+    /// private ones too), newest first.
+    async fn my_comments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<CommentConnection> {
+        let (mati, viewer) = context(ctx)?;
+        let after = self::after(after).gql()?;
+        let listing = mati
+            .my_comments(viewer, first.unwrap_or(20).into(), after)
+            .await
+            .gql()?;
+        Ok(CommentConnection::new(listing, viewer.clone()))
+    }
+
     /// OFFICIAL: the comments currently assigned to the caller's unit, newest first.
     async fn inbox(
         &self,

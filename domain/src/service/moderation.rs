@@ -80,6 +80,7 @@ impl Mati {
             at: self.now(),
         };
         let change = match decision {
+            Decision::Approve { .. } if comment.hidden => lifecycle::restore(&comment, by)?,
             Decision::Approve { category } => {
                 let corrected = match category {
                     Some(code) => Some(self.category("categoryCode", &code).await?),
@@ -117,12 +118,13 @@ impl Mati {
         let ids = self.ports.queue.claim(staff.id, count).await?;
         let mut comments = self.ports.comments.get_many(&ids).await?;
         // Items decided meanwhile (or delivered twice) are dropped from the queue here.
-        for stale in comments.iter().filter(|c| c.status != CommentStatus::Pending) {
+        let waiting = |c: &Comment| c.status == CommentStatus::Pending || c.hidden;
+        for stale in comments.iter().filter(|c| !waiting(c)) {
             if let Err(err) = self.ports.queue.done(stale.id).await {
                 tracing::warn!(comment = stale.id, error = %err, "stale queue item not removed");
             }
         }
-        comments.retain(|c| c.status == CommentStatus::Pending);
+        comments.retain(waiting);
         comments.sort_by_key(|c| c.id);
         Ok(comments)
     }

@@ -139,6 +139,9 @@ impl Mati {
             category,
             visibility,
             overdue_at: None,
+            author: None,
+            created_from: None,
+            created_before: None,
         };
         self.listing(query, first, after).await
     }
@@ -163,6 +166,27 @@ impl Mati {
             category: None,
             visibility: Visibility::All,
             overdue_at: filter.overdue_only.then(|| self.now()),
+            author: None,
+            created_from: None,
+            created_before: None,
+        };
+        self.listing(query, first, after).await
+    }
+
+    /// The calling citizen's own comments in every status (pending, rejected and
+    /// private ones too), newest first.
+    pub async fn my_comments(&self, caller: &Principal, first: i64, after: Option<CommentId>) -> DomainResult<Listing> {
+        let author = caller.citizen()?;
+        let query = CommentQuery {
+            within: None,
+            assigned_to: None,
+            status: None,
+            category: None,
+            visibility: Visibility::All,
+            overdue_at: None,
+            author: Some(author),
+            created_from: None,
+            created_before: None,
         };
         self.listing(query, first, after).await
     }
@@ -312,7 +336,7 @@ impl Mati {
     }
 }
 
-fn check_period(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> DomainResult<()> {
+pub(super) fn check_period(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> DomainResult<()> {
     match (from, to) {
         (Some(from), Some(to)) if from >= to => Err(DomainError::invalid(
             "to",

@@ -34,6 +34,9 @@ pub struct Submission {
     pub client_id: Option<String>,
 }
 
+/// Flags from different citizens that hide a published comment until a moderator decides.
+pub const FLAGS_TO_HIDE: u32 = 3;
+
 /// Attempts at a fresh tracking code before giving up; with 30^8 codes a clash is rare.
 const TRACKING_CODE_ATTEMPTS: usize = 5;
 
@@ -141,7 +144,7 @@ impl Mati {
         let comment = self.public_comment(id).await?;
         self.ports
             .comments
-            .flag(comment.id, citizen, reason.as_str(), self.now())
+            .flag(comment.id, citizen, reason.as_str(), self.now(), FLAGS_TO_HIDE)
             .await
     }
 
@@ -151,7 +154,7 @@ impl Mati {
             .get_many(&[id])
             .await?
             .into_iter()
-            .find(|c| c.is_public && c.status.is_published())
+            .find(|c| c.is_public && c.status.is_published() && !c.hidden)
             .ok_or_else(|| DomainError::NotFound("comment".into()))
     }
 

@@ -38,12 +38,12 @@ fn claimable(backend: DbBackend) -> &'static str {
         // Rows another replica is leasing right now are skipped, not waited for.
         DbBackend::Postgres => {
             "SELECT c.id FROM comments c LEFT JOIN moderation_leases l ON l.comment_id = c.id \
-             WHERE c.status = 'PENDING' AND (l.comment_id IS NULL OR l.expires_at < $1) \
+             WHERE (c.status = 'PENDING' OR c.hidden) AND (l.comment_id IS NULL OR l.expires_at < $1) \
              ORDER BY c.id LIMIT $2 FOR UPDATE OF c SKIP LOCKED"
         }
         _ => {
             "SELECT c.id FROM comments c LEFT JOIN moderation_leases l ON l.comment_id = c.id \
-             WHERE c.status = 'PENDING' AND (l.comment_id IS NULL OR l.expires_at < ?) \
+             WHERE (c.status = 'PENDING' OR c.hidden) AND (l.comment_id IS NULL OR l.expires_at < ?) \
              ORDER BY c.id LIMIT ?"
         }
     }

@@ -13,7 +13,7 @@ use mati_domain::comment::{CommentId, StaffId};
 use mati_domain::lifecycle::CommentStatus;
 use mati_domain::ports::ModerationQueue;
 use redis::Script;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::Redis;
 use crate::Db;
@@ -117,7 +117,11 @@ impl RedisQueue {
         let pending: Vec<i64> = comment::Entity::find()
             .select_only()
             .column(comment::Column::Id)
-            .filter(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
+            .filter(
+                Condition::any()
+                    .add(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
+                    .add(comment::Column::Hidden.eq(true)),
+            )
             .order_by_asc(comment::Column::Id)
             .into_tuple()
             .all(self.db.conn())

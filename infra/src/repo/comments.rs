@@ -17,7 +17,8 @@ use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+    TryInsertResult,
 };
 
 use super::{SqlStore, convert};
@@ -38,6 +39,17 @@ fn event_row(comment_id: CommentId, event: &NewEvent) -> comment_event::ActiveMo
         actor_id: Set(event.actor),
         note: Set(event.note.clone()),
         ..Default::default()
+    }
+}
+
+fn flagged_event(at: DateTime<Utc>) -> NewEvent {
+    NewEvent {
+        kind: EventKind::Flagged,
+        at,
+        unit: None,
+        from_unit: None,
+        actor: None,
+        note: None,
     }
 }
 
@@ -201,6 +213,12 @@ impl Comments for SqlStore {
                 return Ok(false);
             }
             insert_events(&txn, id, &change.events).await?;
+            if change.clear_flags {
+                flag::Entity::delete_many()
+                    .filter(flag::Column::CommentId.eq(id))
+                    .exec(&txn)
+                    .await?;
+            }
             if let Some(answer) = &change.response {
                 let row = response::ActiveModel {
                     comment_id: Set(id),
@@ -301,7 +319,14 @@ impl Comments for SqlStore {
             .ok_or_else(|| DomainError::NotFound("comment".into()))
     }
 
-    async fn flag(&self, id: CommentId, citizen: CitizenId, reason: &str, at: DateTime<Utc>) -> DomainResult<bool> {
+    async fn flag(
+        &self,
+        id: CommentId,
+        citizen: CitizenId,
+        reason: &str,
+        at: DateTime<Utc>,
+        hide_at: u32,
+    ) -> DomainResult<bool> {
         let result: Result<bool, DbErr> = async {
             let _write = self.db.write_guard().await;
             let txn = self.db.conn().begin().await?;
@@ -326,6 +351,36 @@ impl Comments for SqlStore {
                     note: Some(reason.to_owned()),
                 };
                 insert_events(&txn, id, &[flagged]).await?;
+                let flags = flag::Entity::find()
+                    .filter(flag::Column::CommentId.eq(id))
+                    .count(&txn)
+                    .await?;
+                if flags >= u64::from(hide_at) {
+                    // Hidden once, by the flag that reached the threshold; back to the
+                    // moderators through the outbox like a new submission.
+                    let hidden = comment::Entity::update_many()
+                        .col_expr(comment::Column::Hidden, Expr::value(true))
+                        .col_expr(comment::Column::Version, Expr::col(comment::Column::Version).add(1))
+                        .filter(comment::Column::Id.eq(id))
+                        .filter(comment::Column::Hidden.eq(false))
+                        .exec(&txn)
+                        .await?;
+                    if hidden.rows_affected == 1 {
+                        let event = NewEvent {
+                            kind: EventKind::Hidden,
+                            note: Some(format!("{flags} flags")),
+                            ..flagged_event(at)
+                        };
+                        insert_events(&txn, id, &[event]).await?;
+                        let relay = outbox::ActiveModel {
+                            topic: Set(crate::outbox::MODERATION.to_owned()),
+                            comment_id: Set(id),
+                            created_at: Set(at),
+                            ..Default::default()
+                        };
+                        outbox::Entity::insert(relay).exec_without_returning(&txn).await?;
+                    }
+                }
             }
             txn.commit().await?;
             Ok(new)

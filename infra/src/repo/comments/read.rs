@@ -38,22 +38,39 @@ fn filtered(query: &CommentQuery) -> Select<comment::Entity> {
     }
     match query.status {
         Some(status) => select = select.filter(Column::Status.eq(status.as_str())),
+        // A citizen's own listing shows every status, pending and rejected too.
+        None if query.author.is_some() => {}
         None => select = select.filter(Column::Status.is_in(statuses(&PUBLISHED))),
+    }
+    if let Some(author) = query.author {
+        select = select.filter(Column::AuthorId.eq(author));
+    }
+    if let Some(from) = query.created_from {
+        select = select.filter(Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = query.created_before {
+        select = select.filter(Column::CreatedAt.lt(to));
     }
     if let Some(category) = &query.category {
         select = select.filter(Column::CategoryCode.eq(category.as_str()));
     }
     match &query.visibility {
         Visibility::All => {}
+        // Comments hidden by flags leave the public listings until a moderator decides.
         Visibility::Public => {
             select = select
                 .filter(Column::Status.is_in(statuses(&PUBLISHED)))
-                .filter(Column::IsPublic.eq(true));
+                .filter(Column::IsPublic.eq(true))
+                .filter(Column::Hidden.eq(false));
         }
         Visibility::PublicOrAssignedTo(unit) => {
             select = select.filter(Column::Status.is_in(statuses(&PUBLISHED))).filter(
                 Condition::any()
-                    .add(Column::IsPublic.eq(true))
+                    .add(
+                        Condition::all()
+                            .add(Column::IsPublic.eq(true))
+                            .add(Column::Hidden.eq(false)),
+                    )
                     .add(Column::AssignedUnit.eq(unit.as_str())),
             );
         }
@@ -110,7 +127,11 @@ impl SqlStore {
 
     pub(super) async fn pending_comments(&self, limit: u64) -> DomainResult<Vec<Comment>> {
         let rows = comment::Entity::find()
-            .filter(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
+            .filter(
+                Condition::any()
+                    .add(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
+                    .add(comment::Column::Hidden.eq(true)),
+            )
             .order_by_asc(comment::Column::Id)
             .limit(limit)
             .all(self.db.conn())
