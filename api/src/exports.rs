@@ -10,6 +10,8 @@
 //! (`=`, `+`, `-`, `@`, tab or CR first) gets a leading `'`, so that opening a public
 //! file never runs a citizen's formula.
 
+pub mod stats;
+
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -29,7 +31,7 @@ use crate::http::AppState;
 /// Saves the file as `mati-comments.csv`.
 const DISPOSITION: &str = "attachment; filename=\"mati-comments.csv\"";
 /// The byte-order mark that tells spreadsheet programs the file is UTF-8.
-const BOM: &str = "\u{FEFF}";
+pub(crate) const BOM: &str = "\u{FEFF}";
 /// The column that holds citizens' text.
 const BODY: usize = EXPORT_COLUMNS.len() - 1;
 
@@ -149,7 +151,7 @@ fn status(raw: &str) -> DomainResult<CommentStatus> {
     })
 }
 
-fn instant(field: &str, raw: &str) -> DomainResult<DateTime<Utc>> {
+pub(crate) fn instant(field: &str, raw: &str) -> DomainResult<DateTime<Utc>> {
     // An unencoded `+` in a query string arrives as a space: `…T00:00:00 07:00`.
     DateTime::parse_from_rfc3339(raw)
         .or_else(|err| match raw.rsplit_once(' ') {
@@ -193,7 +195,7 @@ fn defused(text: &str) -> String {
 }
 
 /// A GraphQL-shaped error, with the status that fits its code.
-fn fail(err: DomainError) -> Response {
+pub(crate) fn fail(err: DomainError) -> Response {
     let status = match &err {
         DomainError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
         DomainError::NotFound(_) => StatusCode::NOT_FOUND,

@@ -1,5 +1,5 @@
 //! HTTP: `/graphql` (POST for operations, GET for GraphiQL in development), `/healthz`,
-//! `/readyz`, `/metrics` and `/exports/comments.csv`. Only `application/json` POSTs are
+//! `/readyz`, `/metrics` and `/exports/comments.csv`, `/exports/stats.csv`. Only `application/json` POSTs are
 //! executed, one operation at a time, so that no cross-site form can reach a mutation
 //! and no batch can multiply a request.
 
@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/exports/comments.csv", get(crate::exports::comments))
+        .route("/exports/stats.csv", get(crate::exports::stats::stats))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

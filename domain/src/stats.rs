@@ -48,6 +48,8 @@ pub struct StatsScope {
     pub from: Option<DateTime<Utc>>,
     /// End of the period (exclusive).
     pub to: Option<DateTime<Utc>>,
+    /// Only comments of this category.
+    pub category: Option<String>,
     /// The present, for deadlines.
     pub now: DateTime<Utc>,
 }

@@ -257,3 +257,56 @@ both_backends!(
     units_are_ranked_by_response_rate_or_median_time,
     units_are_ranked_by_response_rate_or_median_time
 );
+
+async fn the_statistics_export_has_the_same_numbers_as_the_queries(app: TestApp) {
+    load(&app).await;
+    let url = format!(
+        "{}/exports/stats.csv?unitCode=12&from=2025-03-01T00:00:00Z&to=2025-05-01T00:00:00Z",
+        app.base
+    );
+    let response = app.client.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.starts_with('\u{FEFF}'), "a byte-order mark for spreadsheets");
+    let lines: Vec<&str> = text.trim_start_matches('\u{FEFF}').lines().collect();
+    assert!(lines[0].starts_with("unit_code,unit_en,unit_km,received,responded,response_rate,resolved,overdue"));
+    let cells = |line: &str| line.split(',').map(str::to_owned).collect::<Vec<_>>();
+    let total = cells(lines[1]);
+    assert_eq!(
+        (total[0].as_str(), total[3].as_str(), total[4].as_str()),
+        ("12", "5", "4")
+    );
+    assert_eq!(total[2], "រាជធានីភ្នំពេញ", "Khmer names survive");
+    let district = lines.iter().map(|l| cells(l)).find(|c| c[0] == "1201").unwrap();
+    assert_eq!((district[3].as_str(), district[4].as_str()), ("4", "3"));
+    assert_eq!(district[12], "4.0000", "median of 2, 4 and 10 hours");
+
+    let health = app
+        .client
+        .get(format!("{url}&categoryCode=HEALTH"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let total = cells(health.trim_start_matches('\u{FEFF}').lines().nth(1).unwrap());
+    assert_eq!(total[3], "1");
+    let bad = app
+        .client
+        .get(format!("{}/exports/stats.csv?status=PENDING", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+both_backends!(
+    the_statistics_export_has_the_same_numbers_as_the_queries,
+    the_statistics_export_has_the_same_numbers_as_the_queries
+);

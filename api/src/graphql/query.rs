@@ -209,11 +209,22 @@ impl Query {
         unit_code: Option<ID>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        #[graphql(desc = "Only comments of this category.")] category_code: Option<ID>,
     ) -> async_graphql::Result<ResponseStats> {
         let (mati, _) = context(ctx)?;
         let unit_code = unit_code.map(|c| c.0);
-        let stats = mati.response_stats(unit_code.as_deref(), from, to).await.gql()?;
-        Ok(ResponseStats::new(stats, Scope { unit_code, from, to }))
+        let category_code = category_code.map(|c| c.0);
+        let stats = mati
+            .response_stats(unit_code.as_deref(), from, to, category_code.as_deref())
+            .await
+            .gql()?;
+        let scope = Scope {
+            unit_code,
+            from,
+            to,
+            category_code,
+        };
+        Ok(ResponseStats::new(stats, scope))
     }
 
     /// One row per child unit of `unitCode` (per province when null).
@@ -223,10 +234,16 @@ impl Query {
         unit_code: Option<ID>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        #[graphql(desc = "Only comments of this category.")] category_code: Option<ID>,
     ) -> async_graphql::Result<Vec<ResponseStats>> {
         let (mati, _) = context(ctx)?;
         let stats = mati
-            .response_stats_by_child(unit_code.as_ref().map(|c| c.as_str()), from, to)
+            .response_stats_by_child(
+                unit_code.as_ref().map(|c| c.as_str()),
+                from,
+                to,
+                category_code.as_ref().map(|c| c.as_str()),
+            )
             .await
             .gql()?;
         Ok(stats.into_iter().map(ResponseStats::row).collect())

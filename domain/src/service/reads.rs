@@ -208,8 +208,9 @@ impl Mati {
         unit_code: Option<&str>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        category_code: Option<&str>,
     ) -> DomainResult<ResponseStats> {
-        let scope = self.stats_scope(unit_code, from, to).await?;
+        let scope = self.stats_scope(unit_code, from, to, category_code).await?;
         let mut groups = self.ports.comments.response_stats(&scope, Grouping::Total).await?;
         let mut stats = groups.pop().map(|(_, s)| s).unwrap_or_default();
         stats.unit = scope.within;
@@ -222,9 +223,10 @@ impl Mati {
         unit_code: Option<&str>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        category_code: Option<&str>,
         grouping: Grouping,
     ) -> DomainResult<Vec<(String, ResponseStats)>> {
-        let scope = self.stats_scope(unit_code, from, to).await?;
+        let scope = self.stats_scope(unit_code, from, to, category_code).await?;
         self.ports.comments.response_stats(&scope, grouping).await
     }
 
@@ -234,8 +236,9 @@ impl Mati {
         unit_code: Option<&str>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        category_code: Option<&str>,
     ) -> DomainResult<Vec<ResponseStats>> {
-        let scope = self.stats_scope(unit_code, from, to).await?;
+        let scope = self.stats_scope(unit_code, from, to, category_code).await?;
         let level = match &scope.within {
             None => AdminLevel::Province,
             Some(unit) => match unit.level().child() {
@@ -290,7 +293,7 @@ impl Mati {
             ));
         }
         let limit = usize::try_from(clamp_first(first)?).unwrap_or(usize::MAX);
-        let scope = self.stats_scope(None, from, to).await?;
+        let scope = self.stats_scope(None, from, to, None).await?;
         let groups = self
             .ports
             .comments
@@ -318,12 +321,18 @@ impl Mati {
         unit_code: Option<&str>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        category_code: Option<&str>,
     ) -> DomainResult<StatsScope> {
         check_period(from, to)?;
+        let category = match category_code {
+            Some(code) => Some(self.category("categoryCode", code).await?.code),
+            None => None,
+        };
         Ok(StatsScope {
             within: self.stats_unit(unit_code).await?,
             from,
             to,
+            category,
             now: self.now(),
         })
     }

@@ -31,6 +31,7 @@ fn scope(within: Option<&str>, now: DateTime<Utc>) -> StatsScope {
         within: within.map(code),
         from: None,
         to: None,
+        category: None,
         now,
     }
 }

@@ -38,6 +38,8 @@ pub struct Scope {
     pub from: Option<DateTime<Utc>>,
     /// End of the period.
     pub to: Option<DateTime<Utc>>,
+    /// Only this category.
+    pub category_code: Option<String>,
 }
 
 /// Which group of a breakdown this is.
@@ -81,7 +83,13 @@ impl ResponseStats {
         };
         let mati = ctx.data::<Mati>()?;
         let groups = mati
-            .response_stats_breakdown(scope.unit_code.as_deref(), scope.from, scope.to, grouping)
+            .response_stats_breakdown(
+                scope.unit_code.as_deref(),
+                scope.from,
+                scope.to,
+                scope.category_code.as_deref(),
+                grouping,
+            )
             .await
             .gql()?;
         Ok(groups

@@ -79,6 +79,9 @@ impl SqlStore {
         if let Some(to) = scope.to {
             select = select.filter(Column::RoutedAt.lt(to));
         }
+        if let Some(category) = &scope.category {
+            select = select.filter(Column::CategoryCode.eq(category.as_str()));
+        }
         let rows: Vec<Row> = select.into_tuple().all(self.db.conn()).await.map_err(db_error)?;
         rows.into_iter()
             .filter_map(|row| {
@@ -141,6 +144,10 @@ impl SqlStore {
         if let Some(to) = scope.to {
             values.push(to.into());
             filter.push_str(&format!(" AND routed_at < ${}", values.len()));
+        }
+        if let Some(category) = &scope.category {
+            values.push(category.as_str().into());
+            filter.push_str(&format!(" AND category_code = ${}", values.len()));
         }
         // percentile_disc is the nearest-rank percentile; like every aggregate it skips
         // NULLs, i.e. the comments without a response (or not resolved).
