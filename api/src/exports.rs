@@ -109,33 +109,42 @@ impl Pages {
     }
 }
 
-/// Reads the export's parameters: unknown or repeated ones are refused, so that a typo
-/// never exports more than was asked for; empty ones count as absent.
-fn filter(params: &[(String, String)]) -> DomainResult<ExportFilter> {
-    let mut filter = ExportFilter::default();
+/// The non-empty parameters of an export, checked against the `known` names: unknown or
+/// repeated ones are refused, so that a typo never exports more than was asked for;
+/// empty ones count as absent.
+pub(crate) fn parameters<'a>(params: &'a [(String, String)], known: &[&str]) -> DomainResult<Vec<(&'a str, &'a str)>> {
     let mut seen: Vec<&str> = Vec::new();
+    let mut given = Vec::new();
     for (name, value) in params {
         if seen.contains(&name.as_str()) {
             return Err(DomainError::invalid(name, "is given more than once", "ប៉ារ៉ាម៉ែត្រស្ទួន"));
         }
         seen.push(name);
-        let value = value.trim();
-        if value.is_empty() {
-            continue;
+        if !known.contains(&name.as_str()) {
+            return Err(DomainError::invalid(
+                name,
+                &format!("is not a parameter of this export; use {}", known.join(", ")),
+                "ប៉ារ៉ាម៉ែត្រមិនស្គាល់",
+            ));
         }
-        match name.as_str() {
+        let value = value.trim();
+        if !value.is_empty() {
+            given.push((name.as_str(), value));
+        }
+    }
+    Ok(given)
+}
+
+/// Reads the comments export's parameters.
+fn filter(params: &[(String, String)]) -> DomainResult<ExportFilter> {
+    let mut filter = ExportFilter::default();
+    for (name, value) in parameters(params, &["unitCode", "categoryCode", "status", "from", "to"])? {
+        match name {
             "unitCode" => filter.unit_code = Some(value.to_owned()),
             "categoryCode" => filter.category_code = Some(value.to_owned()),
             "status" => filter.status = Some(status(value)?),
             "from" => filter.from = Some(instant("from", value)?),
-            "to" => filter.to = Some(instant("to", value)?),
-            _ => {
-                return Err(DomainError::invalid(
-                    name,
-                    "is not a parameter of this export; use unitCode, categoryCode, status, from or to",
-                    "ប៉ារ៉ាម៉ែត្រមិនស្គាល់",
-                ));
-            }
+            _ => filter.to = Some(instant("to", value)?),
         }
     }
     Ok(filter)

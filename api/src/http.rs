@@ -267,7 +267,8 @@ async fn graphiql(State(state): State<AppState>) -> Response {
 }
 
 /// Subscriptions over `graphql-transport-ws`. The token comes in `connection_init`
-/// (`{"Authorization": "Bearer …"}`); a bad one closes the connection.
+/// (`{"Authorization": "Bearer …"}`); a connection is accepted only for an OFFICIAL,
+/// MODERATOR or ADMIN, anything else closes it.
 async fn websocket(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
         let mati = state.mati.clone();
@@ -280,6 +281,8 @@ async fn websocket(State(state): State<AppState>, protocol: GraphQLProtocol, upg
                     .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
                     .map(str::to_owned);
                 let principal = mati.authenticate(token.as_deref()).await.map_err(to_graphql)?;
+                // Only those who may watch an inbox get a connection at all.
+                mati.watch(&principal).map_err(to_graphql)?;
                 let mut data = async_graphql::Data::default();
                 data.insert(principal);
                 data.insert(Loaders::new(&mati).without_cache());

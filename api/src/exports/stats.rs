@@ -14,7 +14,7 @@ use mati_domain::geography::{AdminLevel, UnitCode};
 use mati_domain::stats::ResponseStats;
 use mati_domain::{DomainError, DomainResult};
 
-use super::{BOM, fail, instant};
+use super::{BOM, fail, instant, parameters};
 use crate::http::AppState;
 
 const COLUMNS: [&str; 16] = [
@@ -46,28 +46,12 @@ struct Filter {
 
 fn filter(params: &[(String, String)]) -> DomainResult<Filter> {
     let mut filter = Filter::default();
-    let mut seen: Vec<&str> = Vec::new();
-    for (name, value) in params {
-        if seen.contains(&name.as_str()) {
-            return Err(DomainError::invalid(name, "is given more than once", "ប៉ារ៉ាម៉ែត្រស្ទួន"));
-        }
-        seen.push(name);
-        let value = value.trim();
-        if value.is_empty() {
-            continue;
-        }
-        match name.as_str() {
+    for (name, value) in parameters(params, &["unitCode", "categoryCode", "from", "to"])? {
+        match name {
             "unitCode" => filter.unit_code = Some(value.to_owned()),
             "categoryCode" => filter.category_code = Some(value.to_owned()),
             "from" => filter.from = Some(instant("from", value)?),
-            "to" => filter.to = Some(instant("to", value)?),
-            _ => {
-                return Err(DomainError::invalid(
-                    name,
-                    "is not a parameter of this export; use unitCode, categoryCode, from or to",
-                    "ប៉ារ៉ាម៉ែត្រមិនស្គាល់",
-                ));
-            }
+            _ => filter.to = Some(instant("to", value)?),
         }
     }
     Ok(filter)
