@@ -142,6 +142,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         graphiql: development,
         trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
         redis: shared.redis.clone(),
+        shape: settings.shape,
+        max_batch: settings.max_batch,
     };
     let listener = TcpListener::bind(settings.listen)
         .await

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use mati_domain::rate_limit::{Action, Quota};
 
+use crate::graphql::limits::ShapeLimits;
 use crate::net::IpNet;
 
 /// How the server presents itself (PRODUCT.md §8).
@@ -84,6 +85,11 @@ pub struct Settings {
     pub max_query_depth: usize,
     /// `MATI_MAX_QUERY_COMPLEXITY`: most fields per GraphQL request (default 1000).
     pub max_query_complexity: usize,
+    /// `MATI_MAX_TOKENS`, `MATI_MAX_ALIASES`, `MATI_MAX_ROOT_FIELDS`, `MATI_MAX_DIRECTIVES`:
+    /// limits on the shape of a document (defaults 3000, 30, 20, 20).
+    pub shape: ShapeLimits,
+    /// `MATI_MAX_BATCH`: most operations in one JSON array; 0 (default) refuses batches.
+    pub max_batch: usize,
 }
 
 /// A setting that could not be used.
@@ -100,7 +106,12 @@ pub struct SettingsError {
 /// test suite or CI, and are tolerated.
 const TOLERATED_PREFIXES: [&str; 3] = ["MATI_TEST_", "MATI_REQUIRE_BACKENDS", "MATI_BIN"];
 
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 20] = [
+    "MATI_MAX_TOKENS",
+    "MATI_MAX_ALIASES",
+    "MATI_MAX_ROOT_FIELDS",
+    "MATI_MAX_DIRECTIVES",
+    "MATI_MAX_BATCH",
     "MATI_ESCALATION_INTERVAL_MS",
     "MATI_CLOCK_SPEED",
     "MATI_REDIS_PREFIX",
@@ -223,6 +234,13 @@ impl Settings {
             log_format,
             max_query_depth: number(&vars, "MATI_MAX_QUERY_DEPTH", 12)?,
             max_query_complexity: number(&vars, "MATI_MAX_QUERY_COMPLEXITY", 1000)?,
+            shape: ShapeLimits {
+                tokens: number(&vars, "MATI_MAX_TOKENS", ShapeLimits::default().tokens)?,
+                aliases: number(&vars, "MATI_MAX_ALIASES", ShapeLimits::default().aliases)?,
+                root_fields: number(&vars, "MATI_MAX_ROOT_FIELDS", ShapeLimits::default().root_fields)?,
+                directives: number(&vars, "MATI_MAX_DIRECTIVES", ShapeLimits::default().directives)?,
+            },
+            max_batch: number(&vars, "MATI_MAX_BATCH", 0)?,
         })
     }
 }

@@ -186,6 +186,8 @@ pub trait Accounts: Send + Sync {
         staff: StaffId,
         expires_at: DateTime<Utc>,
     ) -> DomainResult<()>;
+    /// Revokes a staff session; whether there was one.
+    async fn revoke_staff_session(&self, token_digest: &str, at: DateTime<Utc>) -> DomainResult<bool>;
     /// The account of an unexpired, unrevoked staff session.
     async fn staff_by_token(&self, token_digest: &str, now: DateTime<Utc>) -> DomainResult<Option<StaffAccount>>;
 }

@@ -3,6 +3,7 @@
 
 pub mod contract;
 pub mod error;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;

@@ -92,6 +92,13 @@ impl Mutation {
         })
     }
 
+    /// Staff: ends the caller's session; the token stops working at once.
+    async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let (mati, caller) = context(ctx)?;
+        let token = ctx.data_opt::<crate::http::Bearer>().and_then(|b| b.0.clone());
+        mati.logout(caller, token.as_deref()).await.gql()
+    }
+
     /// CITIZEN: sends a comment; it waits for moderation (PENDING).
     async fn submit_comment(
         &self,

@@ -77,6 +77,18 @@ impl Mati {
         principal.ok_or(DomainError::Unauthenticated)
     }
 
+    /// Ends the calling staff member's session: its token no longer works anywhere.
+    pub async fn logout(&self, caller: &Principal, token: Option<&str>) -> DomainResult<bool> {
+        caller.staff_with(&Role::ALL)?;
+        let Some(token) = token else {
+            return Err(DomainError::Unauthenticated);
+        };
+        self.ports
+            .accounts
+            .revoke_staff_session(&auth::token_digest(token), self.now())
+            .await
+    }
+
     /// Creates a staff account; ADMIN only (the CLI passes an admin principal).
     pub async fn create_staff_account(
         &self,

@@ -97,6 +97,18 @@ impl Accounts for SqlStore {
         Ok(())
     }
 
+    async fn revoke_staff_session(&self, token_digest: &str, at: DateTime<Utc>) -> DomainResult<bool> {
+        let _write = self.db.write_guard().await;
+        let revoked = staff_session::Entity::update_many()
+            .col_expr(staff_session::Column::RevokedAt, sea_orm::sea_query::Expr::value(at))
+            .filter(staff_session::Column::TokenDigest.eq(token_digest))
+            .filter(staff_session::Column::RevokedAt.is_null())
+            .exec(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        Ok(revoked.rows_affected == 1)
+    }
+
     async fn staff_by_token(&self, token_digest: &str, now: DateTime<Utc>) -> DomainResult<Option<StaffAccount>> {
         let session = staff_session::Entity::find_by_id(token_digest.to_owned())
             .filter(staff_session::Column::RevokedAt.is_null())

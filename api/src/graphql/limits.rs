@@ -1,0 +1,204 @@
+//! Limits on the shape of a request, checked on the document before it runs: tokens,
+//! aliases, root fields and directives. (Depth and complexity are async-graphql's own
+//! limits, set in [`super::build_schema`].) A request over one is refused whole with
+//! QUERY_TOO_COMPLEX and a short message.
+
+use async_graphql::parser::parse_query;
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+
+/// The limits (settings `MATI_MAX_TOKENS`, `MATI_MAX_ALIASES`, `MATI_MAX_ROOT_FIELDS`,
+/// `MATI_MAX_DIRECTIVES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShapeLimits {
+    /// Lexical tokens in the document.
+    pub tokens: usize,
+    /// Aliased fields in the document.
+    pub aliases: usize,
+    /// Fields at the root of one operation.
+    pub root_fields: usize,
+    /// Directives in the document.
+    pub directives: usize,
+}
+
+impl Default for ShapeLimits {
+    fn default() -> Self {
+        Self {
+            tokens: 3000,
+            aliases: 30,
+            root_fields: 20,
+            directives: 20,
+        }
+    }
+}
+
+/// What a document is, as far as the HTTP layer cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only reads.
+    Query,
+    /// Changes something, or subscribes: never over GET.
+    Other,
+}
+
+/// Counts the lexical tokens of a GraphQL document (names, numbers, strings,
+/// punctuators), without building anything.
+pub fn count_tokens(source: &str) -> usize {
+    let bytes = source.as_bytes();
+    let (mut i, mut count) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                count += 1;
+                if bytes[i..].starts_with(b"\"\"\"") {
+                    i += 3;
+                    while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 3;
+                } else {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+            }
+            b'.' if bytes[i..].starts_with(b"...") => {
+                count += 1;
+                i += 3;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' => {
+                count += 1;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'.' | b'-' | b'+'))
+                {
+                    i += 1;
+                }
+            }
+            _ => {
+                count += 1;
+                i += 1;
+            }
+        }
+    }
+    count
+}
+
+#[derive(Default)]
+struct Counts {
+    aliases: usize,
+    directives: usize,
+}
+
+fn walk(set: &SelectionSet, counts: &mut Counts) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => {
+                counts.aliases += usize::from(field.node.alias.is_some());
+                counts.directives += field.node.directives.len();
+                walk(&field.node.selection_set.node, counts);
+            }
+            Selection::FragmentSpread(spread) => counts.directives += spread.node.directives.len(),
+            Selection::InlineFragment(inline) => {
+                counts.directives += inline.node.directives.len();
+                walk(&inline.node.selection_set.node, counts);
+            }
+        }
+    }
+}
+
+fn shape(document: &ExecutableDocument) -> (Counts, usize, Kind) {
+    let mut counts = Counts::default();
+    let mut root_fields = 0;
+    let mut kind = Kind::Query;
+    for (_, operation) in document.operations.iter() {
+        let operation = &operation.node;
+        if operation.ty != OperationType::Query {
+            kind = Kind::Other;
+        }
+        counts.directives += operation.directives.len();
+        root_fields = root_fields.max(operation.selection_set.node.items.len());
+        walk(&operation.selection_set.node, &mut counts);
+    }
+    for fragment in document.fragments.values() {
+        counts.directives += fragment.node.directives.len();
+        walk(&fragment.node.selection_set.node, &mut counts);
+    }
+    (counts, root_fields, kind)
+}
+
+/// Checks `source` against `limits`; the refusal's message when over one. A document
+/// that does not parse passes here and gets the parser's own error when it runs.
+pub fn check(source: &str, limits: &ShapeLimits) -> Result<Kind, String> {
+    let tokens = count_tokens(source);
+    if tokens > limits.tokens {
+        return Err(format!(
+            "the query has {tokens} tokens; at most {} are allowed",
+            limits.tokens
+        ));
+    }
+    let Ok(document) = parse_query(source) else {
+        return Ok(Kind::Query);
+    };
+    let (counts, root_fields, kind) = shape(&document);
+    let over = [
+        (counts.aliases, limits.aliases, "aliases"),
+        (root_fields, limits.root_fields, "root fields"),
+        (counts.directives, limits.directives, "directives"),
+    ];
+    for (count, limit, what) in over {
+        if count > limit {
+            return Err(format!("the query has {count} {what}; at most {limit} are allowed"));
+        }
+    }
+    Ok(kind)
+}
+
+/// Whether `source` holds anything but queries (and so may not travel over GET).
+pub fn kind(source: &str) -> Kind {
+    parse_query(source).map(|d| shape(&d).2).unwrap_or(Kind::Query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_counted_like_a_lexer_would() {
+        assert_eq!(count_tokens("{ a }"), 3);
+        assert_eq!(count_tokens("query Q($x: Int = 5) { a(x: $x) @skip(if: false) }"), 26);
+        assert_eq!(count_tokens("{ a(s: \"x y, z\") } # comment"), 8);
+        assert_eq!(count_tokens("{ ...F } fragment F on T { b }"), 11);
+    }
+
+    #[test]
+    fn aliases_root_fields_and_directives_are_limited() {
+        let limits = ShapeLimits {
+            tokens: 1000,
+            aliases: 2,
+            root_fields: 3,
+            directives: 1,
+        };
+        assert_eq!(check("{ a b c }", &limits), Ok(Kind::Query));
+        assert!(check("{ a b c d }", &limits).is_err_and(|m| m.contains("root fields")));
+        assert!(check("{ x: a y: a z: a }", &limits).is_err_and(|m| m.contains("aliases")));
+        assert!(check("{ a @skip(if: true) b @skip(if: true) }", &limits).is_err_and(|m| m.contains("directives")));
+        let tiny = ShapeLimits { tokens: 5, ..limits };
+        assert!(check("{ a b c d e f }", &tiny).is_err_and(|m| m.contains("tokens")));
+    }
+
+    #[test]
+    fn mutations_and_subscriptions_are_told_from_queries() {
+        assert_eq!(kind("{ a }"), Kind::Query);
+        assert_eq!(kind("query { a }"), Kind::Query);
+        assert_eq!(kind("mutation { a }"), Kind::Other);
+        assert_eq!(kind("query A { a } mutation B { b }"), Kind::Other);
+        assert_eq!(kind("subscription { a }"), Kind::Other);
+    }
+}

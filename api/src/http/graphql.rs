@@ -1,0 +1,310 @@
+//! `POST /graphql` (and `GET /graphql?query=…` for queries): one operation per request,
+//! `application/json` only, so that no cross-site form can reach a mutation.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mati_domain::DomainError;
+use mati_domain::rate_limit::Origin;
+use serde_json::json;
+use tracing::Instrument;
+
+use super::{AppState, refuse};
+use crate::graphql::error::{Code, finish, to_graphql};
+use crate::graphql::limits::{self, Kind};
+use crate::graphql::loaders::Loaders;
+use crate::net::client_address;
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, ()> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ())?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(()),
+    }
+}
+
+fn response_type(headers: &HeaderMap) -> &'static str {
+    let wants_graphql = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/graphql-response+json"));
+    if wants_graphql {
+        "application/graphql-response+json"
+    } else {
+        "application/json"
+    }
+}
+
+pub(super) async fn graphql(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Code::BadUserInput,
+                "the request body is larger than 64 KiB",
+            );
+        }
+        Err(rejection) => {
+            return refuse(
+                rejection.status(),
+                Code::BadUserInput,
+                "the request body could not be read",
+            );
+        }
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!("graphql", request_id = %request_id);
+    let origin = Origin {
+        address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
+    };
+    let mut response = execute(state, headers, body, origin, &request_id)
+        .instrument(span)
+        .await;
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", id);
+    }
+    response
+}
+
+/// A request refused before it ran (boxed: a response is large next to a request).
+type Refusal = Box<Response>;
+
+fn refused(status: StatusCode, code: Code, message: &str) -> Refusal {
+    Box::new(refuse(status, code, message))
+}
+
+/// One GraphQL request from its JSON form.
+fn request_from(value: serde_json::Value) -> Result<async_graphql::Request, Refusal> {
+    // async-graphql would read a missing query as an empty one; it is a malformed request.
+    if !value.get("query").is_some_and(serde_json::Value::is_string) {
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "the body must be a GraphQL request with a \"query\" string",
+        ));
+    }
+    serde_json::from_value(value).map_err(|_| {
+        refused(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "the body must be a GraphQL request: {\"query\": …, \"variables\": …}",
+        )
+    })
+}
+
+/// The requests of a POST body: one, or a batch when batches are enabled and it is
+/// small enough.
+fn requests_from(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Vec<async_graphql::Request>, bool), Refusal> {
+    if !is_json(headers) {
+        return Err(refused(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::BadUserInput,
+            "send GraphQL requests as application/json",
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "the body is not valid JSON",
+        )
+    })?;
+    match value {
+        serde_json::Value::Array(items) if state.max_batch == 0 => {
+            let _ = items;
+            Err(refused(
+                StatusCode::BAD_REQUEST,
+                Code::BadUserInput,
+                "batched requests are not accepted",
+            ))
+        }
+        serde_json::Value::Array(items) if items.is_empty() || items.len() > state.max_batch => Err(refused(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            &format!("a batch holds 1 to {} requests", state.max_batch),
+        )),
+        serde_json::Value::Array(items) => Ok((items.into_iter().map(request_from).collect::<Result<_, _>>()?, true)),
+        single => Ok((vec![request_from(single)?], false)),
+    }
+}
+
+async fn execute(state: AppState, headers: HeaderMap, body: Bytes, origin: Origin, request_id: &str) -> Response {
+    match requests_from(&state, &headers, &body) {
+        Ok((requests, batch)) => run(state, &headers, requests, batch, origin, request_id).await,
+        Err(refusal) => *refusal,
+    }
+}
+
+/// `GET /graphql?query=…[&variables=…][&operationName=…]`: queries only; without a
+/// query, GraphiQL (in development).
+pub(super) async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(query) = params.get("query") else {
+        return super::graphiql(State(state)).await;
+    };
+    if limits::kind(query) != Kind::Query {
+        let mut refused = refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Code::BadUserInput,
+            "mutations and subscriptions need POST",
+        );
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return refused;
+    }
+    let mut request = async_graphql::Request::new(query.clone());
+    if let Some(name) = params.get("operationName") {
+        request = request.operation_name(name.clone());
+    }
+    if let Some(raw) = params.get("variables") {
+        match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(value) => request = request.variables(async_graphql::Variables::from_json(value)),
+            Err(_) => return refuse(StatusCode::BAD_REQUEST, Code::BadUserInput, "variables must be JSON"),
+        }
+    }
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let origin = Origin {
+        address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
+    };
+    let span = tracing::info_span!("graphql", request_id = %request_id);
+    run(state, &headers, vec![request], false, origin, &request_id)
+        .instrument(span)
+        .await
+}
+
+fn unauthenticated(err: DomainError, request_id: &str) -> Response {
+    let status = match err {
+        DomainError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let error = to_graphql(err);
+    let mut refused = async_graphql::ServerError::new(error.message, None);
+    refused.extensions = error.extensions;
+    let mut errors = vec![refused];
+    finish(&mut errors, request_id);
+    let body = json!({ "errors": errors });
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+async fn run(
+    state: AppState,
+    headers: &HeaderMap,
+    requests: Vec<async_graphql::Request>,
+    batch: bool,
+    origin: Origin,
+    request_id: &str,
+) -> Response {
+    for request in &requests {
+        if let Err(message) = limits::check(&request.query, &state.shape) {
+            return refuse(StatusCode::OK, Code::QueryTooComplex, &message);
+        }
+    }
+    let Ok(token) = bearer(headers) else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            Code::Unauthenticated,
+            "the Authorization header must be 'Bearer <token>'",
+        );
+    };
+    let principal = match state.mati.authenticate(token.as_deref()).await {
+        Ok(principal) => principal,
+        Err(err) => return unauthenticated(err, request_id),
+    };
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        let request = request
+            .data(principal.clone())
+            .data(Loaders::new(&state.mati))
+            .data(origin)
+            .data(Bearer(token.clone()));
+        let mut response = state.schema.execute(request).await;
+        finish(&mut response.errors, request_id);
+        responses.push(response);
+    }
+    let refused = if batch {
+        None
+    } else {
+        responses.first().and_then(refused_for)
+    };
+    let body = if batch {
+        serde_json::to_string(&responses)
+    } else {
+        serde_json::to_string(&responses.first())
+    };
+    match body {
+        Ok(body) => match refused {
+            // The whole request was refused by a rate limit: say so in HTTP too.
+            Some(retry_after) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    (header::CONTENT_TYPE, response_type(headers).to_owned()),
+                    (header::RETRY_AFTER, retry_after.to_string()),
+                ],
+                body,
+            )
+                .into_response(),
+            None => (StatusCode::OK, [(header::CONTENT_TYPE, response_type(headers))], body).into_response(),
+        },
+        Err(err) => {
+            tracing::error!(error = %err, "response serialisation failed");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, "internal error")
+        }
+    }
+}
+
+/// The caller's bearer token, for `logout`.
+#[derive(Debug, Clone)]
+pub struct Bearer(pub Option<String>);
+
+/// Seconds to wait, when nothing of the response succeeded and a limit refused it.
+fn refused_for(response: &async_graphql::Response) -> Option<u64> {
+    if response.data != async_graphql::Value::Null {
+        return None;
+    }
+    response
+        .errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref())
+        .filter(
+            |ext| matches!(ext.get("code"), Some(async_graphql::Value::String(c)) if c == Code::RateLimited.as_str()),
+        )
+        .filter_map(|ext| match ext.get("retryAfterSeconds") {
+            Some(async_graphql::Value::Number(n)) => n.as_u64(),
+            _ => None,
+        })
+        .max()
+}
