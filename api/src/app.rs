@@ -10,6 +10,7 @@ use mati_infra::repo::{Shared, SharedSettings};
 use mati_infra::{Db, PoolSettings, bootstrap, repo};
 use tokio::net::TcpListener;
 
+use crate::graphql::persisted::AllowList;
 use crate::graphql::{self, Limits};
 use crate::http::{self, AppState};
 use crate::settings::{Environment, Settings};
@@ -144,6 +145,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         redis: shared.redis.clone(),
         shape: settings.shape,
         max_batch: settings.max_batch,
+        allow_list: match &settings.allowed_queries {
+            Some(path) => Some(Arc::new(AllowList::load(path).context("MATI_ALLOWED_QUERIES")?)),
+            None => None,
+        },
     };
     let listener = TcpListener::bind(settings.listen)
         .await

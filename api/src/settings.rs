@@ -90,6 +90,9 @@ pub struct Settings {
     pub shape: ShapeLimits,
     /// `MATI_MAX_BATCH`: most operations in one JSON array; 0 (default) refuses batches.
     pub max_batch: usize,
+    /// `MATI_ALLOWED_QUERIES`: a JSON file of SHA-256 → document; when set, only those
+    /// documents run (allow-list mode).
+    pub allowed_queries: Option<std::path::PathBuf>,
 }
 
 /// A setting that could not be used.
@@ -106,7 +109,8 @@ pub struct SettingsError {
 /// test suite or CI, and are tolerated.
 const TOLERATED_PREFIXES: [&str; 3] = ["MATI_TEST_", "MATI_REQUIRE_BACKENDS", "MATI_BIN"];
 
-const KEYS: [&str; 20] = [
+const KEYS: [&str; 21] = [
+    "MATI_ALLOWED_QUERIES",
     "MATI_MAX_TOKENS",
     "MATI_MAX_ALIASES",
     "MATI_MAX_ROOT_FIELDS",
@@ -241,6 +245,7 @@ impl Settings {
                 directives: number(&vars, "MATI_MAX_DIRECTIVES", ShapeLimits::default().directives)?,
             },
             max_batch: number(&vars, "MATI_MAX_BATCH", 0)?,
+            allowed_queries: get("MATI_ALLOWED_QUERIES").map(std::path::PathBuf::from),
         })
     }
 }

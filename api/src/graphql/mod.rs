@@ -6,11 +6,13 @@ pub mod error;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod persisted;
 pub mod query;
 pub mod subscription;
 pub mod types;
 
 use async_graphql::Schema;
+use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
 use mati_domain::service::Mati;
 use mati_infra::redis::events::EventBus;
 
@@ -49,6 +51,7 @@ pub fn build_schema(mati: Mati, events: EventBus, limits: Limits) -> MatiSchema 
         .data(events)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity);
+    let builder = builder.extension(ApolloPersistedQueries::new(LruCacheStorage::new(1000)));
     let builder = if limits.introspection {
         builder
     } else {

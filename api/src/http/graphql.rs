@@ -18,6 +18,7 @@ use super::{AppState, refuse};
 use crate::graphql::error::{Code, finish, to_graphql};
 use crate::graphql::limits::{self, Kind};
 use crate::graphql::loaders::Loaders;
+use crate::graphql::persisted::persisted_hash;
 use crate::net::client_address;
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -99,8 +100,12 @@ fn refused(status: StatusCode, code: Code, message: &str) -> Refusal {
 
 /// One GraphQL request from its JSON form.
 fn request_from(value: serde_json::Value) -> Result<async_graphql::Request, Refusal> {
-    // async-graphql would read a missing query as an empty one; it is a malformed request.
-    if !value.get("query").is_some_and(serde_json::Value::is_string) {
+    // async-graphql would read a missing query as an empty one; it is a malformed
+    // request, unless it names a persisted query instead.
+    let persisted = value
+        .pointer("/extensions/persistedQuery/sha256Hash")
+        .is_some_and(serde_json::Value::is_string);
+    if !persisted && !value.get("query").is_some_and(serde_json::Value::is_string) {
         return Err(refused(
             StatusCode::BAD_REQUEST,
             Code::BadUserInput,
@@ -228,6 +233,20 @@ async fn run(
     origin: Origin,
     request_id: &str,
 ) -> Response {
+    let mut requests = requests;
+    if let Some(allowed) = &state.allow_list {
+        for request in &mut requests {
+            let Some(document) = allowed.resolve(&request.query, persisted_hash(request).as_deref()) else {
+                return refuse(
+                    StatusCode::OK,
+                    Code::BadUserInput,
+                    "this document is not registered on this server",
+                );
+            };
+            request.query = document;
+            request.extensions.remove("persistedQuery");
+        }
+    }
     for request in &requests {
         if let Err(message) = limits::check(&request.query, &state.shape) {
             return refuse(StatusCode::OK, Code::QueryTooComplex, &message);

@@ -25,6 +25,7 @@ use serde_json::json;
 use crate::graphql::MatiSchema;
 use crate::graphql::error::Code;
 use crate::graphql::limits::ShapeLimits;
+use crate::graphql::persisted::AllowList;
 use crate::net::IpNet;
 
 /// Largest request body accepted.
@@ -49,6 +50,8 @@ pub struct AppState {
     pub shape: ShapeLimits,
     /// Most requests in one JSON batch; 0 refuses batches.
     pub max_batch: usize,
+    /// The only documents allowed to run, when set.
+    pub allow_list: Option<Arc<AllowList>>,
 }
 
 /// The router.
