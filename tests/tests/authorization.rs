@@ -20,16 +20,8 @@ use Target::{Fresh, Nothing, Private, Public, Shared, Unknown};
 /// Columns of the table, in order: no token; the citizen who wrote the target comment;
 /// another citizen; a moderator; an official of 120101, where the comments are routed;
 /// an official of the neighbouring commune 120109; a monitor; an admin.
-const ROLES: [&str; 8] = [
-    "none",
-    "author",
-    "citizen",
-    "moderator",
-    "official",
-    "other-official",
-    "monitor",
-    "admin",
-];
+#[rustfmt::skip]
+const ROLES: [&str; 8] = ["none", "author", "citizen", "moderator", "official", "other-official", "monitor", "admin"];
 
 const OK: &str = "OK"; // answered with a non-null result
 const NIL: &str = "NIL"; // answered with null
@@ -104,6 +96,7 @@ const APPROVE: &str = "mutation($id: ID!) { moderateComment(id: $id, decision: A
 const REJECT: &str = "mutation($id: ID!) { moderateComment(id: $id, decision: REJECT) { id } }";
 const ACK: &str = "mutation($id: ID!) { acknowledgeComment(id: $id) { id } }";
 const RESPOND: &str = r#"mutation($id: ID!) { respondToComment(id: $id, body: "A team comes on Monday.") { id } }"#;
+const RESPOND_EMPTY: &str = r#"mutation($id: ID!) { respondToComment(id: $id, body: "") { id } }"#;
 const REFER: &str =
     r#"mutation($id: ID!) { referComment(id: $id, toUnitCode: "1201", reason: "The khan handles drains.") { id } }"#;
 const REFER_OUT: &str =
@@ -162,6 +155,8 @@ const TABLE: &[Row] = &[
     ("acknowledgeComment: twice",       ACK,          Fresh(Acked),   Any,   [UNA, FOR, FOR, FOR, CON, FOR, FOR, FOR]),
     ("acknowledgeComment: unknown id",  ACK,          Unknown,        Any,   [UNA, FOR, FOR, FOR, NF, NF, FOR, FOR]),
     ("respondToComment",                RESPOND,      Fresh(Routed),  Any,   [UNA, FOR, FOR, FOR, OK, FOR, FOR, FOR]),
+    // Checked before the caller: even without a token the answer is BAD_USER_INPUT (reported).
+    ("respondToComment: empty body",    RESPOND_EMPTY, Fresh(Routed), Any,   [BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD]),
     ("respondToComment: pending",       RESPOND,      Fresh(Pending), Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, FOR]),
     ("referComment: to the khan",       REFER,        Fresh(Routed),  Any,   [UNA, FOR, FOR, FOR, OK, FOR, FOR, FOR]),
     ("referComment: to another commune", REFER_OUT,   Fresh(Routed),  Any,   [UNA, FOR, FOR, FOR, BAD, FOR, FOR, FOR]),
