@@ -23,6 +23,9 @@ pub enum Action {
     Flag,
     /// `supportComment`, per citizen session.
     Support,
+    /// `commentByTrackingCode`, per client address (codes must not be guessable by
+    /// trying many).
+    TrackPerAddress,
 }
 
 /// How many requests at once (`burst`), refilled evenly over `period`.
@@ -69,7 +72,7 @@ impl fmt::Display for Quota {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::StartSessionPerAddress,
         Self::SubmitPerToken,
         Self::SubmitPerAddress,
@@ -77,6 +80,7 @@ impl Action {
         Self::LoginPerAddress,
         Self::Flag,
         Self::Support,
+        Self::TrackPerAddress,
     ];
 
     /// Short stable name, used in keys and settings.
@@ -89,6 +93,7 @@ impl Action {
             Self::LoginPerAddress => "login_per_address",
             Self::Flag => "flag",
             Self::Support => "support",
+            Self::TrackPerAddress => "track_per_address",
         }
     }
 
@@ -113,6 +118,7 @@ impl Action {
             Self::LoginPerAddress => quota(100, 600),
             Self::Flag => quota(10, 3600),
             Self::Support => quota(60, 3600),
+            Self::TrackPerAddress => quota(120, 60),
         }
     }
 }

@@ -27,6 +27,7 @@ const OK: &str = "OK"; // answered with a non-null result
 const NIL: &str = "NIL"; // answered with null
 const ORIG: &str = "ORIG"; // a comment whose body is as written
 const RED: &str = "RED"; // a comment whose body has the phone number redacted
+const HID: &str = "HID"; // a comment shown without its text (status and events only)
 const HAS: &str = "HAS"; // a listing that contains the target comment
 const NO: &str = "NO"; // a listing that does not
 const UNA: &str = "UNAUTHENTICATED";
@@ -135,8 +136,8 @@ const TABLE: &[Row] = &[
     ("comment: unknown id",             COMMENT,      Unknown,        Any,   [NIL, NIL, NIL, NIL, NIL, NIL, NIL, NIL]),
     ("commentByTrackingCode: public",   BY_CODE,      Public,         Body,  [RED, ORIG, RED, ORIG, ORIG, RED, RED, ORIG]),
     // The tracking code is the credential: whoever holds it reads even a private comment.
-    ("commentByTrackingCode: private",  BY_CODE,      Private,        Body,  [RED, ORIG, RED, ORIG, ORIG, RED, RED, ORIG]),
-    ("commentByTrackingCode: pending",  BY_CODE,      Shared,         Body,  [RED, ORIG, RED, ORIG, RED, RED, RED, ORIG]),
+    ("commentByTrackingCode: private",  BY_CODE,      Private,        Body,  [HID, ORIG, HID, ORIG, ORIG, HID, HID, ORIG]),
+    ("commentByTrackingCode: pending",  BY_CODE,      Shared,         Body,  [HID, ORIG, HID, ORIG, HID, HID, HID, ORIG]),
     ("inbox: the private one",          INBOX,        Private,        Lists, [UNA, FOR, FOR, FOR, HAS, NO, FOR, FOR]),
     ("moderationQueue: pending one",    QUEUE,        Shared,         Lists, [UNA, FOR, FOR, HAS, FOR, FOR, FOR, HAS]),
     ("responseStats",                   STATS,        Nothing,        Any,   [OK, OK, OK, OK, OK, OK, OK, OK]),
@@ -156,7 +157,7 @@ const TABLE: &[Row] = &[
     ("acknowledgeComment: unknown id",  ACK,          Unknown,        Any,   [UNA, FOR, FOR, FOR, NF, NF, FOR, FOR]),
     ("respondToComment",                RESPOND,      Fresh(Routed),  Any,   [UNA, FOR, FOR, FOR, OK, FOR, FOR, FOR]),
     // Checked before the caller: even without a token the answer is BAD_USER_INPUT (reported).
-    ("respondToComment: empty body",    RESPOND_EMPTY, Fresh(Routed), Any,   [BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD]),
+    ("respondToComment: empty body",    RESPOND_EMPTY, Fresh(Routed), Any,   [UNA, FOR, FOR, FOR, BAD, FOR, FOR, FOR]),
     ("respondToComment: pending",       RESPOND,      Fresh(Pending), Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, FOR]),
     ("referComment: to the khan",       REFER,        Fresh(Routed),  Any,   [UNA, FOR, FOR, FOR, OK, FOR, FOR, FOR]),
     ("referComment: to another commune", REFER_OUT,   Fresh(Routed),  Any,   [UNA, FOR, FOR, FOR, BAD, FOR, FOR, FOR]),
@@ -333,6 +334,7 @@ fn observe(response: &Value, check: Check, target: &Fix) -> String {
         Body => match result["body"].as_str() {
             Some(body) if body.contains(PHONE) => ORIG,
             Some(body) if body.contains("[…]") => RED,
+            Some("") => HID,
             _ => "comment without the phone number",
         },
         Lists => {

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use mati_domain::auth::Principal;
 use mati_domain::comment::CommentId;
+use mati_domain::rate_limit::Origin;
 use mati_domain::service::{CommentFilter, InboxFilter, Mati};
 use mati_domain::{DomainError, DomainResult};
 
@@ -120,8 +121,9 @@ impl Query {
         tracking_code: String,
     ) -> async_graphql::Result<Option<Comment>> {
         let (mati, viewer) = context(ctx)?;
-        let comment = mati.comment_by_tracking_code(&tracking_code).await.gql()?;
-        Ok(comment.map(|c| Comment::for_viewer(c, viewer)))
+        let origin = ctx.data_opt::<Origin>().copied().unwrap_or_default();
+        let comment = mati.comment_by_tracking_code(&tracking_code, &origin).await.gql()?;
+        Ok(comment.map(|c| Comment::by_tracking_code(c, viewer)))
     }
 
     /// CITIZEN: the caller's own comments in every status (pending, rejected and

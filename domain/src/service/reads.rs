@@ -9,6 +9,7 @@ use crate::comment::{Comment, CommentId};
 use crate::geography::{AdminLevel, AdminUnit, UnitCode, UnitFilter};
 use crate::lifecycle::CommentStatus;
 use crate::ports::{CommentQuery, Page, PageRequest, Visibility};
+use crate::rate_limit::{Action, Origin};
 use crate::stats::{self, Grouping, ResponseStats, StatsScope};
 use crate::tracking::TrackingCode;
 use crate::{DomainError, DomainResult, privacy, text};
@@ -100,7 +101,8 @@ impl Mati {
     }
 
     /// The comment with this code, for anyone holding it: the code is the credential.
-    pub async fn comment_by_tracking_code(&self, code: &str) -> DomainResult<Option<Comment>> {
+    pub async fn comment_by_tracking_code(&self, code: &str, origin: &Origin) -> DomainResult<Option<Comment>> {
+        self.limit(Action::TrackPerAddress, origin.address_key()).await?;
         let code = TrackingCode::parse("trackingCode", code)?;
         self.ports.comments.by_tracking_code(&code).await
     }

@@ -15,16 +15,17 @@ impl Mati {
 
     /// Answers publicly.
     pub async fn respond(&self, caller: &Principal, id: CommentId, body: &str) -> DomainResult<Comment> {
-        let body = text::note("body", body)?;
+        // Who asks comes before what they sent: others learn nothing from validation.
         let (comment, by) = self.assigned(caller, id).await?;
+        let body = text::note("body", body)?;
         self.commit(lifecycle::respond(&comment, body, by)?).await
     }
 
     /// Refers the comment to another administration containing its commune.
     pub async fn refer(&self, caller: &Principal, id: CommentId, to: &str, reason: &str) -> DomainResult<Comment> {
+        let (comment, by) = self.assigned(caller, id).await?;
         let reason = text::note("reason", reason)?;
         let to = self.administration("toUnitCode", to).await?;
-        let (comment, by) = self.assigned(caller, id).await?;
         routing::check_referral_target(&comment.commune_code, &to)?;
         let policy = self.policy_for(&to, &comment.category_code).await?;
         let change = lifecycle::refer(&comment, to, reason, &policy, by)?;
@@ -33,8 +34,8 @@ impl Mati {
 
     /// Resolves an answered comment with a public note.
     pub async fn resolve(&self, caller: &Principal, id: CommentId, note: &str) -> DomainResult<Comment> {
-        let note = text::note("note", note)?;
         let (comment, by) = self.assigned(caller, id).await?;
+        let note = text::note("note", note)?;
         self.commit(lifecycle::resolve(&comment, note, by)?).await
     }
 

@@ -19,13 +19,30 @@ pub struct Comment {
     /// Whether the viewer reads the text as written (author, moderators, responsible
     /// officials); everyone else reads it with phone and ID numbers redacted.
     original: bool,
+    /// The text is not for this viewer at all (a private or unapproved comment looked
+    /// up by its tracking code): it reads as empty.
+    withheld: bool,
 }
 
 impl Comment {
     /// The comment as `viewer` sees it.
     pub fn for_viewer(comment: DomainComment, viewer: &Principal) -> Self {
         let original = privacy::reads_original(viewer, &comment);
-        Self { comment, original }
+        Self {
+            comment,
+            original,
+            withheld: false,
+        }
+    }
+
+    /// The comment as someone holding its tracking code sees it: status, responses and
+    /// events always; the text only when the viewer may read the comment itself.
+    pub fn by_tracking_code(comment: DomainComment, viewer: &Principal) -> Self {
+        let withheld = !privacy::may_view(viewer, &comment);
+        Self {
+            withheld,
+            ..Self::for_viewer(comment, viewer)
+        }
     }
 }
 
@@ -58,7 +75,9 @@ impl Comment {
 
     /// The text; phone and ID-card numbers are redacted for the public.
     async fn body(&self) -> String {
-        if self.original {
+        if self.withheld {
+            String::new()
+        } else if self.original {
             self.comment.body.clone()
         } else {
             privacy::redact(&self.comment.body)
