@@ -7,6 +7,7 @@ mod m20261123_000001_core;
 mod m20261123_000002_queue;
 mod m20261123_000003_deadlines;
 mod m20261123_000004_comment_flags;
+mod m20261123_000005_comment_facts;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_queue::Migration),
             Box::new(m20261123_000003_deadlines::Migration),
             Box::new(m20261123_000004_comment_flags::Migration),
+            Box::new(m20261123_000005_comment_facts::Migration),
         ]
     }
 }
