@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: country-wide responseStatsByChild over N seeded comments on PostgreSQL,
-# through the real release binary over HTTP, side by side with the bare aggregate SQL
-# run by psql on the same database (the baseline: what the database alone costs).
+# through the real release binary over HTTP, side by side with a baseline run in the
+# same loop: the same aggregate asked directly of the `comments` table through psql
+# (what Mati did before `comment_facts`).
 #
 # Usage: bench/stats-by-child.sh [COMMENTS] [RUNS]   (defaults 1000000 and 15)
 # Needs PostgreSQL at 127.0.0.1:5432 (trust auth) and psql, curl, python3.
