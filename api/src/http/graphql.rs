@@ -279,10 +279,26 @@ async fn run(
     } else {
         responses.first().and_then(refused_for)
     };
+    // GraphQL over HTTP: with its own media type, a request that never ran (it did not
+    // parse, validate or coerce its variables) is a 400 without a `data` entry.
+    let modern = response_type(headers) == "application/graphql-response+json";
+    let never_ran = !batch && modern && responses.first().is_some_and(is_request_error);
     let body = if batch {
         serde_json::to_string(&responses)
+    } else if never_ran {
+        serde_json::to_value(responses.first()).map(|mut value| {
+            if let Some(object) = value.as_object_mut() {
+                object.remove("data");
+            }
+            value.to_string()
+        })
     } else {
         serde_json::to_string(&responses.first())
+    };
+    let status = if never_ran {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
     };
     match body {
         Ok(body) => match refused {
@@ -296,7 +312,7 @@ async fn run(
                 body,
             )
                 .into_response(),
-            None => (StatusCode::OK, [(header::CONTENT_TYPE, response_type(headers))], body).into_response(),
+            None => (status, [(header::CONTENT_TYPE, response_type(headers))], body).into_response(),
         },
         Err(err) => {
             tracing::error!(error = %err, "response serialisation failed");
@@ -308,6 +324,14 @@ async fn run(
 /// The caller's bearer token, for `logout`.
 #[derive(Debug, Clone)]
 pub struct Bearer(pub Option<String>);
+
+/// Whether a response is a request error: nothing ran, and no error belongs to a field.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+        && refused_for(response).is_none()
+}
 
 /// Seconds to wait, when nothing of the response succeeded and a limit refused it.
 fn refused_for(response: &async_graphql::Response) -> Option<u64> {
