@@ -42,22 +42,23 @@ sql="SELECT left(commune_code, 2)::int, count(*), count(first_response_at),
   FROM comments WHERE routed_at IS NOT NULL GROUP BY 1 ORDER BY 1"
 
 # Alternate the two so that both see the same machine load.
-: > /tmp/mati-bench-api.txt
-: > /tmp/mati-bench-sql.txt
+work=$(mktemp -d)
+: > "$work/api.txt"
+: > "$work/sql.txt"
 for _ in $(seq "$runs"); do
     curl -s -o /dev/null -w '%{time_total}\n' -X POST "$base/graphql" \
-        -H 'content-type: application/json' -d "$query" >> /tmp/mati-bench-api.txt
+        -H 'content-type: application/json' -d "$query" >> "$work/api.txt"
     start=$(date +%s%N)
     psql -h 127.0.0.1 -U postgres -d "$db" -qAt -c "$sql" >/dev/null
     end=$(date +%s%N)
-    echo "$(( (end - start) / 1000 ))e-6" >> /tmp/mati-bench-sql.txt
+    echo "$(( (end - start) / 1000 ))e-6" >> "$work/sql.txt"
 done
 
-python3 - "$comments" <<'PY'
+python3 - "$comments" "$work" <<'PY'
 import statistics, sys
 def load(path):
     return sorted(float(x) * 1000 for x in open(path) if x.strip())
-api, sql = load("/tmp/mati-bench-api.txt"), load("/tmp/mati-bench-sql.txt")
+api, sql = load(sys.argv[2] + "/api.txt"), load(sys.argv[2] + "/sql.txt")
 med = lambda xs: statistics.median(xs)
 print(f"comments: {int(sys.argv[1]):,}")
 print(f"responseStatsByChild over HTTP: median {med(api):.0f} ms, min {api[0]:.0f}, max {api[-1]:.0f} (n={len(api)})")
