@@ -306,6 +306,16 @@ pub fn escalate(
     if !crate::deadline::is_overdue(comment, at) {
         return Err(DomainError::conflict("the comment is not past its deadline"));
     }
+    // Once per level: a comment referred back down is not escalated from there again.
+    if comment
+        .assigned_unit
+        .as_ref()
+        .is_some_and(|from| comment.escalated_levels & from.level().bit() != 0)
+    {
+        return Err(DomainError::conflict(
+            "the comment was already escalated from this level",
+        ));
+    }
     let (ack_due, due) = policy.due_from(at);
     let mut after = comment.clone();
     if let Some(from) = &comment.assigned_unit {

@@ -12,6 +12,10 @@ pub const REDACTED: &str = "[…]";
 /// digits with the leading zero, 11 to 12 with +855; ID-card numbers have 9.
 const MIN_DIGITS: usize = 8;
 
+fn separator(c: char) -> bool {
+    matches!(c, ' ' | '-' | '.' | '/' | '(' | ')' | '\u{A0}' | '\u{200B}')
+}
+
 fn digit(c: char) -> bool {
     c.is_ascii_digit() || ('\u{17E0}'..='\u{17E9}').contains(&c)
 }
@@ -30,14 +34,21 @@ pub fn redact(text: &str) -> String {
         }
         let mut digits = 0;
         let mut end = j;
+        if chars[j] == '(' && chars.get(j + 1).copied().is_some_and(digit) {
+            j += 1;
+        }
         while j < chars.len() {
             if digit(chars[j]) {
                 digits += 1;
                 j += 1;
                 end = j;
-            } else if matches!(chars[j], ' ' | '-' | '.') && digits > 0 && chars.get(j + 1).copied().is_some_and(digit)
-            {
-                j += 1;
+                continue;
+            }
+            // Up to three separators between groups: `012 - 345`, `(012) 345`, no-break
+            // and zero-width spaces.
+            let gap = chars[j..].iter().take(4).take_while(|c| separator(**c)).count();
+            if digits > 0 && (1..=3).contains(&gap) && chars.get(j + gap).copied().is_some_and(digit) {
+                j += gap;
             } else {
                 break;
             }
@@ -94,6 +105,10 @@ mod tests {
             ("call 097-123-4567", "call […]"),
             ("ទូរស័ព្ទ ០១២ ៣៤៥ ៦៧៨", "ទូរស័ព្ទ […]"),
             ("id 123456789", "id […]"),
+            ("call (012) 345 678 now", "call […] now"),
+            ("call 012  345  678", "call […]"),
+            ("call 012 - 345 - 678", "call […]"),
+            ("call 012\u{A0}345\u{200B}678", "call […]"),
         ] {
             assert_eq!(redact(raw), expected, "{raw}");
         }

@@ -87,7 +87,9 @@ pub fn to_graphql(err: DomainError) -> async_graphql::Error {
                 Some("សំណើច្រើនពេក សូមព្យាយាមម្តងទៀតពេលក្រោយ"),
             );
             if let Some(ext) = error.extensions.as_mut() {
-                ext.set("retryAfterSeconds", retry_after.as_secs().max(1));
+                // Rounded up: a client that waits exactly this long must succeed.
+                let seconds = u64::try_from(retry_after.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
+                ext.set("retryAfterSeconds", seconds.max(1));
             }
             error
         }

@@ -186,3 +186,22 @@ fn an_overdue_comment_escalates_to_the_parent_with_both_units_and_fresh_deadline
     let answered = ok(respond(&comment, "On it.".into(), by(2))).comment;
     assert!(escalate(&answered, code("1201"), &DeadlinePolicy::default(), late).is_err());
 }
+
+#[test]
+fn a_comment_referred_back_down_is_not_escalated_from_the_same_level_twice() {
+    let late = by(1).at + Duration::days(15) + Duration::seconds(1);
+    let up = ok(escalate(&routed(), code("1201"), &DeadlinePolicy::default(), late)).comment;
+    let back = ok(refer(
+        &up,
+        code("120105"),
+        "commune matter after all".into(),
+        &DeadlinePolicy::default(),
+        Actor { staff: 8, at: late },
+    ))
+    .comment;
+    let later = late + Duration::days(16);
+    assert!(matches!(
+        escalate(&back, code("1201"), &DeadlinePolicy::default(), later),
+        Err(DomainError::Conflict(_))
+    ));
+}

@@ -94,7 +94,11 @@ impl Mati {
                 let policy = self.policy_for(&unit, &category.code).await?;
                 let mut change = lifecycle::approve(&comment, unit, corrected.map(|c| c.code), &policy, by)?;
                 if let (Some(note), Some(approved)) = (note, change.events.first_mut()) {
-                    approved.note = Some(note);
+                    // Keep the record of a corrected category next to the moderator's note.
+                    approved.note = Some(match approved.note.take() {
+                        Some(correction) => format!("{correction}; {note}"),
+                        None => note,
+                    });
                 }
                 change
             }

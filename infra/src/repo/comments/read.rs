@@ -148,6 +148,10 @@ impl SqlStore {
             .filter(Column::DueAt.lt(now))
             // Province codes have two digits; a province has nowhere to escalate to.
             .filter(Expr::expr(Func::char_length(Expr::col(Column::AssignedUnit))).gt(2))
+            // Not escalated from this level before (the bit of the assigned unit's level).
+            .filter(Expr::cust(
+                "(escalated_levels & (CASE length(assigned_unit) WHEN 6 THEN 4 WHEN 4 THEN 2 ELSE 1 END)) = 0",
+            ))
             .order_by_asc(Column::DueAt)
             .limit(limit)
             .all(self.db.conn())
