@@ -208,3 +208,26 @@ async fn an_official_of_another_unit_sees_nothing_and_a_citizen_cannot_subscribe
         assert_eq!(answer["type"], "close", "{token:?}: {answer:#}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_out_officials_live_inbox_ends() {
+    let Some(app) = mati_tests::TestApp::start(mati_tests::Backend::Sqlite).await else {
+        return;
+    };
+    let official = app.staff("official", "commune120101", Some("120101")).await;
+    let moderator = app.staff("moderator", "mod1", None).await;
+    let mut live = inbox(&app, &official).await;
+    app.ok(Some(&official), "mutation { logout }", json!({})).await;
+    let id = submitted(&app).await;
+    app.ok(Some(&moderator), APPROVE, json!({ "id": id })).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut ended = false;
+    while let Ok(Some((_, message))) = tokio::time::timeout_at(deadline.into(), live.recv()).await {
+        assert_ne!(message["type"], "next", "no event after logout: {message:#}");
+        if message["type"] == "complete" {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "the subscription completes once the session is gone");
+}

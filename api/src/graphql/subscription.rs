@@ -61,12 +61,26 @@ impl Subscription {
         let viewer = ctx.data::<Principal>()?.clone();
         let watch = mati.watch(&viewer).gql()?;
         let receiver = ctx.data::<EventBus>()?.subscribe();
-        Ok(BroadcastStream::new(receiver).filter_map(move |item| {
+        let token = ctx.data_opt::<crate::http::Bearer>().and_then(|b| b.0.clone());
+        let mati = mati.clone();
+        let watcher = viewer.clone();
+        let events = BroadcastStream::new(receiver).filter_map(move |item| {
             let event = item.ok().filter(|n| watch.sees(n)).map(|notification| InboxEvent {
                 notification,
                 viewer: viewer.clone(),
             });
             async move { event }
-        }))
+        });
+        // A session that ended (logout, expiry) ends the stream at its next event.
+        Ok(events
+            .then(move |event| {
+                let (mati, token, watcher) = (mati.clone(), token.clone(), watcher.clone());
+                async move {
+                    let still = mati.authenticate(token.as_deref()).await.is_ok_and(|p| p == watcher);
+                    (still, event)
+                }
+            })
+            .take_while(|(still, _)| futures::future::ready(*still))
+            .map(|(_, event)| event))
     }
 }

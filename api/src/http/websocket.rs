@@ -2,22 +2,34 @@
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
-use axum::extract::State;
+use std::net::SocketAddr;
+
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::AppState;
+use mati_domain::rate_limit::Origin;
+
+use super::{AppState, Bearer};
 use crate::graphql::error::to_graphql;
 use crate::graphql::loaders::Loaders;
+use crate::net::client_address;
 
 /// Subscriptions over `graphql-transport-ws`. The token comes in `connection_init`
 /// (`{"Authorization": "Bearer …"}`); a connection is accepted only for an OFFICIAL,
 /// MODERATOR or ADMIN, anything else closes it.
 pub(super) async fn websocket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // Operations sent over the socket count against the same per-address limits.
+    let origin = Origin {
+        address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
+    };
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
         let mati = state.mati.clone();
         GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
@@ -34,6 +46,8 @@ pub(super) async fn websocket(
                 let mut data = async_graphql::Data::default();
                 data.insert(principal);
                 data.insert(Loaders::new(&mati).without_cache());
+                data.insert(origin);
+                data.insert(Bearer(token));
                 Ok(data)
             })
             .serve()

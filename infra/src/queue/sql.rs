@@ -9,10 +9,7 @@ use mati_domain::DomainResult;
 use mati_domain::clock::Clock;
 use mati_domain::comment::{CommentId, StaffId};
 use mati_domain::ports::ModerationQueue;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, TransactionTrait};
 
 use super::QueueBackend;
 use crate::Db;
@@ -67,24 +64,31 @@ impl ModerationQueue for SqlQueue {
                 .iter()
                 .map(|row| row.try_get_by_index::<i64>(0))
                 .collect::<Result<Vec<_>, _>>()?;
-            if !ids.is_empty() {
-                let leases = ids.iter().map(|id| moderation_lease::ActiveModel {
-                    comment_id: Set(*id),
-                    moderator_id: Set(moderator),
-                    expires_at: Set(now + self.lease),
-                });
-                moderation_lease::Entity::insert_many(leases)
-                    .on_conflict(
-                        OnConflict::column(moderation_lease::Column::CommentId)
-                            .update_columns([
-                                moderation_lease::Column::ModeratorId,
-                                moderation_lease::Column::ExpiresAt,
-                            ])
-                            .to_owned(),
-                    )
-                    .exec_without_returning(&txn)
+            // A lease is taken only if none is live: two replicas that picked the same
+            // row each try, and only one gets a row back.
+            let take = match backend {
+                DbBackend::Postgres => {
+                    "INSERT INTO moderation_leases (comment_id, moderator_id, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (comment_id) DO UPDATE SET moderator_id = excluded.moderator_id, \
+                     expires_at = excluded.expires_at WHERE moderation_leases.expires_at < $4 RETURNING comment_id"
+                }
+                _ => {
+                    "INSERT INTO moderation_leases (comment_id, moderator_id, expires_at) VALUES (?, ?, ?) \
+                     ON CONFLICT (comment_id) DO UPDATE SET moderator_id = excluded.moderator_id, \
+                     expires_at = excluded.expires_at WHERE moderation_leases.expires_at < ? RETURNING comment_id"
+                }
+            };
+            let mut leased = Vec::with_capacity(ids.len());
+            for id in ids {
+                let values = [id.into(), moderator.into(), (now + self.lease).into(), now.into()];
+                let row = txn
+                    .query_one_raw(Statement::from_sql_and_values(backend, take, values))
                     .await?;
+                if row.is_some() {
+                    leased.push(id);
+                }
             }
+            let ids = leased;
             txn.commit().await?;
             Ok(ids)
         }

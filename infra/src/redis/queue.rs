@@ -80,12 +80,22 @@ pub struct RedisQueue {
     redis: Redis,
     db: Db,
     lease: Duration,
+    rebuilt: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How often the queue is rebuilt from the database even when Redis kept its marker: a
+/// failover to a replica that lagged, or an old snapshot, may have lost recent entries.
+const REBUILD_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl RedisQueue {
     /// A queue whose leases last `lease`; `db` rebuilds it.
     pub fn new(redis: Redis, db: Db, lease: Duration) -> Self {
-        Self { redis, db, lease }
+        Self {
+            redis,
+            db,
+            lease,
+            rebuilt: std::sync::Mutex::new(None),
+        }
     }
 
     fn keys(&self) -> [String; 3] {
@@ -205,8 +215,17 @@ impl QueueBackend for RedisQueue {
         let mut conn = self.redis.connection().await?;
         let [_, _, marker] = self.keys();
         let built: Result<bool, _> = redis::cmd("EXISTS").arg(marker).query_async(&mut conn).await;
-        if !built.map_err(|e| self.redis.failed(&e))? {
+        let stale = self
+            .rebuilt
+            .lock()
+            .map(|last| last.is_none_or(|at| at.elapsed() >= REBUILD_EVERY))
+            .unwrap_or(true);
+        if !built.map_err(|e| self.redis.failed(&e))? || stale {
+            // Adding an item twice does nothing, so rebuilding is always safe.
             self.rebuild().await?;
+            if let Ok(mut last) = self.rebuilt.lock() {
+                *last = Some(std::time::Instant::now());
+            }
         }
         Ok(())
     }

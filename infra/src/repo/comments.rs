@@ -17,8 +17,8 @@ use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
-    TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    TransactionTrait, TryInsertResult,
 };
 
 use super::{SqlStore, convert};
@@ -330,6 +330,11 @@ impl Comments for SqlStore {
         let result: Result<bool, DbErr> = async {
             let _write = self.db.write_guard().await;
             let txn = self.db.conn().begin().await?;
+            if self.db.backend() == sea_orm::DbBackend::Postgres {
+                // Concurrent flags of one comment queue here, so each counts the others
+                // and the one that reaches the threshold hides it.
+                comment::Entity::find_by_id(id).lock_exclusive().one(&txn).await?;
+            }
             let row = flag::ActiveModel {
                 comment_id: Set(id),
                 citizen_id: Set(citizen),
