@@ -22,3 +22,6 @@ pub mod text;
 pub mod tracking;
 
 pub use error::{DomainError, DomainResult};
+
+#[cfg(test)]
+mod properties;

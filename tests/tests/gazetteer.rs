@@ -344,8 +344,8 @@ async fn modified_copy(app: TestApp) {
     assert_eq!(counts(&app).await, after);
 }
 
-both_backends!(a_new_edition_replaces_the_old_gazetteer_entirely, new_edition);
-async fn new_edition(app: TestApp) {
+/// A made-up gazetteer of one province, district, commune and village (code 26…).
+fn one_unit_per_level() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let header = "code,parent_code,type,name_km,name_en\n";
     let rows = [
@@ -357,6 +357,12 @@ async fn new_edition(app: TestApp) {
     for (file, row) in FILES.into_iter().zip(rows) {
         std::fs::write(dir.path().join(file), format!("{header}{row}\n")).unwrap();
     }
+    dir
+}
+
+both_backends!(a_new_edition_replaces_the_old_gazetteer_entirely, new_edition);
+async fn new_edition(app: TestApp) {
+    let dir = one_unit_per_level();
     let output = import(&app, dir.path(), &["--edition", "2026", "--strict"]).await;
     assert!(output.status.success(), "{}\n{}", stdout(&output), stderr(&output));
     let out = stdout(&output);
@@ -401,17 +407,7 @@ async fn orphaning_edition(app: TestApp) {
         input,
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let header = "code,parent_code,type,name_km,name_en\n";
-    let rows = [
-        "26,,province,ខេត្តថ្មី,New Province",
-        "2601,26,krong,ក្រុងថ្មី,New Town",
-        "260101,2601,sangkat,សង្កាត់ថ្មី,New Quarter",
-        "26010101,260101,phum,ភូមិថ្មី,New Village",
-    ];
-    for (file, row) in FILES.into_iter().zip(rows) {
-        std::fs::write(dir.path().join(file), format!("{header}{row}\n")).unwrap();
-    }
+    let dir = one_unit_per_level();
     let before = counts(&app).await;
     let output = import(&app, dir.path(), &["--edition", "2026"]).await;
     assert!(!output.status.success());

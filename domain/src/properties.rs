@@ -1,15 +1,15 @@
 //! Properties of the pure rules, over many generated inputs: routing, deadline
 //! arithmetic, tracking codes and text normalisation.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
+#![allow(clippy::unwrap_used, reason = "a failed unwrap fails the property, with its input")]
 
+use crate::category::Category;
+use crate::deadline::{DeadlinePolicy, is_overdue};
+use crate::geography::{AdminLevel, UnitCode};
+use crate::lifecycle::{self, Actor};
+use crate::routing::{check_referral_target, responsible_unit};
+use crate::text;
+use crate::tracking::TrackingCode;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use mati_domain::category::Category;
-use mati_domain::deadline::{DeadlinePolicy, is_overdue};
-use mati_domain::geography::{AdminLevel, UnitCode};
-use mati_domain::lifecycle::{self, Actor, CommentStatus};
-use mati_domain::routing::{check_referral_target, responsible_unit};
-use mati_domain::text;
-use mati_domain::tracking::TrackingCode;
 use proptest::prelude::*;
 use rand::SeedableRng;
 
@@ -57,7 +57,7 @@ proptest! {
         let (ack, due) = policy.due_from(routed);
         prop_assert_eq!(ack, routed + Duration::hours(ack_hours));
         prop_assert!(ack <= due);
-        let pending = test_comment(routed);
+        let pending = crate::lifecycle::tests_support::pending(routed);
         let unit = UnitCode::parse("u", "120105").unwrap();
         let comment = lifecycle::approve(&pending, unit, None, &policy, Actor { staff: 1, at: routed }).unwrap().comment;
         prop_assert_eq!(comment.due_at, Some(due));
@@ -89,36 +89,5 @@ proptest! {
             }
             Err(err) => prop_assert!(err.to_string().contains("character")),
         }
-    }
-}
-
-fn test_comment(at: DateTime<Utc>) -> mati_domain::comment::Comment {
-    mati_domain::comment::Comment {
-        id: 1,
-        tracking_code: TrackingCode::parse("t", "KH7F3K2Q").unwrap(),
-        body: "A road that floods every year.".into(),
-        category_code: "LOCAL_ROADS".into(),
-        commune_code: UnitCode::parse("c", "120105").unwrap(),
-        village_code: None,
-        status: CommentStatus::Pending,
-        assigned_unit: None,
-        is_public: true,
-        author: 1,
-        client_id: None,
-        gender: None,
-        age_group: None,
-        created_at: at,
-        routed_at: None,
-        ack_due_at: None,
-        due_at: None,
-        acknowledged_at: None,
-        first_response_at: None,
-        resolved_at: None,
-        satisfied: None,
-        reopen_count: 0,
-        support_count: 0,
-        version: 1,
-        escalated_levels: 0,
-        hidden: false,
     }
 }
