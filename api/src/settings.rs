@@ -81,7 +81,8 @@ pub struct Settings {
     pub log_filter: String,
     /// `MATI_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
-    /// `MATI_MAX_QUERY_DEPTH`: deepest GraphQL selection (default 12).
+    /// `MATI_MAX_QUERY_DEPTH`: deepest GraphQL selection (default 15: the standard
+    /// introspection query, which GraphiQL sends, needs 15).
     pub max_query_depth: usize,
     /// `MATI_MAX_QUERY_COMPLEXITY`: most fields per GraphQL request (default 1000).
     pub max_query_complexity: usize,
@@ -236,7 +237,7 @@ impl Settings {
             environment,
             log_filter: get("MATI_LOG").unwrap_or("info,sqlx=warn").to_owned(),
             log_format,
-            max_query_depth: number(&vars, "MATI_MAX_QUERY_DEPTH", 12)?,
+            max_query_depth: number(&vars, "MATI_MAX_QUERY_DEPTH", 15)?,
             max_query_complexity: number(&vars, "MATI_MAX_QUERY_COMPLEXITY", 1000)?,
             shape: ShapeLimits {
                 tokens: number(&vars, "MATI_MAX_TOKENS", ShapeLimits::default().tokens)?,

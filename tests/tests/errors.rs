@@ -196,10 +196,10 @@ async fn malformed_and_too_deep_operations_carry_codes() {
         .await;
     assert!(codes(&response).iter().all(|c| c == "BAD_USER_INPUT"), "{response:#}");
 
-    // The default depth limit is 12: 12 runs, 13 and 15 are refused before execution.
-    let at_limit = app.ok(None, &nested_parents(12), json!({})).await;
+    // The default depth limit is 15: 15 runs, 16 and 18 are refused before execution.
+    let at_limit = app.ok(None, &nested_parents(15), json!({})).await;
     assert!(at_limit["adminUnit"]["parent"].is_object(), "{at_limit:#}");
-    for depth in [13, 15] {
+    for depth in [16, 18] {
         let response = app.graphql(None, &nested_parents(depth), json!({})).await;
         assert_eq!(codes(&response), ["QUERY_TOO_COMPLEX"], "depth {depth}: {response:#}");
         assert!(response["data"].is_null(), "depth {depth}: {response:#}");

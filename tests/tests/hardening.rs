@@ -368,3 +368,16 @@ async fn production_mode_hides_the_schema() {
         "the comparison holds"
     );
 }
+
+#[tokio::test]
+async fn in_development_the_standard_introspection_query_fits_the_limits() {
+    // What GraphiQL and schema tools send (graphql-js' introspection query).
+    let query = include_str!("../fixtures/introspection.graphql");
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (_, body) = post(&app, None, &json!({ "query": query })).await;
+    assert!(body.get("errors").is_none(), "{}", body["errors"]);
+    let types = body["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "Comment"));
+}
