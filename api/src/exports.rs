@@ -64,18 +64,19 @@ pub async fn comments(
     };
     let rest = stream::unfold(Some(Pages { mati, export, next }), Pages::next);
     let body = Body::from_stream(stream::once(async { Ok(Bytes::from(chunk)) }).chain(rest));
-    (
-        StatusCode::OK,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_static(DISPOSITION)),
-        ],
-        body,
-    )
-        .into_response()
+    csv_file(DISPOSITION, body)
+}
+
+/// A CSV download: `disposition` names the file.
+pub(crate) fn csv_file(disposition: &'static str, body: impl Into<Body>) -> Response {
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        ),
+        (header::CONTENT_DISPOSITION, HeaderValue::from_static(disposition)),
+    ];
+    (StatusCode::OK, headers, body.into()).into_response()
 }
 
 /// The pages after the first, one body chunk each.

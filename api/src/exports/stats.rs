@@ -7,14 +7,13 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use mati_domain::geography::{AdminLevel, UnitCode};
 use mati_domain::stats::ResponseStats;
 use mati_domain::{DomainError, DomainResult};
 
-use super::{BOM, fail, instant, parameters};
+use super::{BOM, csv_file, fail, instant, parameters};
 use crate::http::AppState;
 
 const COLUMNS: [&str; 16] = [
@@ -147,21 +146,7 @@ pub async fn stats(
         encode(&rows(&state, &filter).await?)
     };
     match body.await {
-        Ok(body) => (
-            StatusCode::OK,
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/csv; charset=utf-8"),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_static("attachment; filename=\"mati-stats.csv\""),
-                ),
-            ],
-            body,
-        )
-            .into_response(),
+        Ok(body) => csv_file("attachment; filename=\"mati-stats.csv\"", body),
         Err(err) => fail(err),
     }
 }

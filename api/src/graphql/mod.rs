@@ -11,14 +11,26 @@ pub mod query;
 pub mod subscription;
 pub mod types;
 
-use async_graphql::Schema;
 use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
+use async_graphql::{Context, Schema};
+use mati_domain::auth::Principal;
+use mati_domain::rate_limit::Origin;
 use mati_domain::service::Mati;
 use mati_infra::redis::events::EventBus;
 
 pub use mutation::Mutation;
 pub use query::Query;
 pub use subscription::Subscription;
+
+/// The services and the caller of a request, for resolvers.
+pub(crate) fn context<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Mati, &'a Principal)> {
+    Ok((ctx.data::<Mati>()?, ctx.data::<Principal>()?))
+}
+
+/// Where the request came from (set by the HTTP layer; unknown for other callers).
+pub(crate) fn origin(ctx: &Context<'_>) -> Origin {
+    ctx.data_opt::<Origin>().copied().unwrap_or_default()
+}
 
 /// Mati's schema type.
 pub type MatiSchema = Schema<Query, Mutation, Subscription>;

@@ -9,9 +9,7 @@ use super::types::comment::Comment;
 use super::types::deadline::DeadlineRule;
 use super::types::enums::{AdminLevel, AgeGroup, Gender, ModerationDecision, RejectReason, Role};
 use super::types::session::{CitizenSession, StaffAccount, StaffSession};
-use mati_domain::auth::Principal;
-use mati_domain::rate_limit::Origin;
-use mati_domain::service::Mati;
+use super::{context, origin};
 
 /// Changes.
 pub struct Mutation;
@@ -57,15 +55,6 @@ pub struct CreateStaffAccountInput {
     role: Role,
     /// Required for OFFICIAL: the administration's code.
     unit_code: Option<ID>,
-}
-
-/// Where the request came from (set by the HTTP layer; unknown for other callers).
-fn origin(ctx: &Context<'_>) -> Origin {
-    ctx.data_opt::<Origin>().copied().unwrap_or_default()
-}
-
-fn context<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Mati, &'a Principal)> {
-    Ok((ctx.data::<Mati>()?, ctx.data::<Principal>()?))
 }
 
 #[Object]

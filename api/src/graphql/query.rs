@@ -4,8 +4,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use mati_domain::auth::Principal;
 use mati_domain::comment::CommentId;
-use mati_domain::rate_limit::Origin;
-use mati_domain::service::{CommentFilter, InboxFilter, Mati};
+use mati_domain::service::{CommentFilter, InboxFilter};
 use mati_domain::{DomainError, DomainResult};
 
 use super::error::ToGraphql;
@@ -16,6 +15,7 @@ use super::types::deadline::DeadlineRule;
 use super::types::enums::{AdminLevel, CommentStatus};
 use super::types::stats::{RankingOrder, ResponseStats, Scope};
 use super::types::unit::{AdminUnit, Category};
+use super::{context, origin};
 
 /// Reads.
 pub struct Query;
@@ -39,10 +39,6 @@ pub async fn comments_for(
     let wanted = Wanted::of(&ctx.look_ahead());
     ctx.data::<Loaders>()?.prefetch(&comments, wanted).await.gql()?;
     Ok(comments.into_iter().map(|c| Comment::for_viewer(c, viewer)).collect())
-}
-
-fn context<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Mati, &'a Principal)> {
-    Ok((ctx.data::<Mati>()?, ctx.data::<Principal>()?))
 }
 
 #[Object]
@@ -121,8 +117,10 @@ impl Query {
         tracking_code: String,
     ) -> async_graphql::Result<Option<Comment>> {
         let (mati, viewer) = context(ctx)?;
-        let origin = ctx.data_opt::<Origin>().copied().unwrap_or_default();
-        let comment = mati.comment_by_tracking_code(&tracking_code, &origin).await.gql()?;
+        let comment = mati
+            .comment_by_tracking_code(&tracking_code, &origin(ctx))
+            .await
+            .gql()?;
         Ok(comment.map(|c| Comment::by_tracking_code(c, viewer)))
     }
 

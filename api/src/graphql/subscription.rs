@@ -11,9 +11,8 @@ use mati_infra::redis::events::EventBus;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::error::ToGraphql;
-use super::loaders::Loaders;
 use super::types::comment::Comment;
-use super::types::unit::AdminUnit;
+use super::types::unit::{AdminUnit, load_unit};
 
 /// Live data.
 pub struct Subscription;
@@ -38,10 +37,7 @@ impl InboxEvent {
 
     /// The unit whose inbox it concerns.
     async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
-        let Some(code) = self.notification.unit.clone() else {
-            return Ok(None);
-        };
-        Ok(ctx.data::<Loaders>()?.units.load_one(code).await.gql()?.map(AdminUnit))
+        load_unit(ctx, self.notification.unit.clone()).await
     }
 
     /// The comment as it is now.

@@ -143,14 +143,11 @@ fn requests_from(
         )
     })?;
     match value {
-        serde_json::Value::Array(items) if state.max_batch == 0 => {
-            let _ = items;
-            Err(refused(
-                StatusCode::BAD_REQUEST,
-                Code::BadUserInput,
-                "batched requests are not accepted",
-            ))
-        }
+        serde_json::Value::Array(_) if state.max_batch == 0 => Err(refused(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "batched requests are not accepted",
+        )),
         serde_json::Value::Array(items) if items.is_empty() || items.len() > state.max_batch => Err(refused(
             StatusCode::BAD_REQUEST,
             Code::BadUserInput,

@@ -61,12 +61,17 @@ impl Mati {
     pub async fn escalate_overdue(&self) -> DomainResult<Vec<Comment>> {
         let now = self.now();
         let candidates = self.ports.comments.escalation_candidates(now, ESCALATION_BATCH).await?;
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One read of the rules for the whole batch, not one per comment.
+        let table = self.ports.deadlines.deadline_rules().await?;
         let mut escalated = Vec::new();
         for comment in candidates {
             let Some(parent) = comment.assigned_unit.as_ref().and_then(UnitCode::parent) else {
                 continue;
             };
-            let policy = self.policy_for(&parent, &comment.category_code).await?;
+            let policy = table.policy_for(parent.level(), &comment.category_code);
             let change = match lifecycle::escalate(&comment, parent, &policy, now) {
                 Ok(change) => change,
                 Err(DomainError::Conflict(_)) => continue,

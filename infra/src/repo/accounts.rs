@@ -6,6 +6,7 @@ use mati_domain::auth::StaffAccount;
 use mati_domain::comment::{CitizenId, StaffId};
 use mati_domain::ports::{Accounts, NewStaff};
 use mati_domain::{DomainError, DomainResult};
+use sea_orm::sea_query::Query;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{SqlStore, convert};
@@ -110,16 +111,16 @@ impl Accounts for SqlStore {
     }
 
     async fn staff_by_token(&self, token_digest: &str, now: DateTime<Utc>) -> DomainResult<Option<StaffAccount>> {
-        let session = staff_session::Entity::find_by_id(token_digest.to_owned())
-            .filter(staff_session::Column::RevokedAt.is_null())
-            .filter(staff_session::Column::ExpiresAt.gt(now))
-            .one(self.db.conn())
-            .await
-            .map_err(db_error)?;
-        let Some(session) = session else {
-            return Ok(None);
-        };
-        let row = staff::Entity::find_by_id(session.staff_id)
+        // One statement on every staff request: the account of a live session.
+        let live_session = Query::select()
+            .column(staff_session::Column::StaffId)
+            .from(staff_session::Entity)
+            .and_where(staff_session::Column::TokenDigest.eq(token_digest))
+            .and_where(staff_session::Column::RevokedAt.is_null())
+            .and_where(staff_session::Column::ExpiresAt.gt(now))
+            .to_owned();
+        let row = staff::Entity::find()
+            .filter(staff::Column::Id.in_subquery(live_session))
             .one(self.db.conn())
             .await
             .map_err(db_error)?;

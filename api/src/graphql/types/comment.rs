@@ -9,7 +9,7 @@ use mati_domain::service::Mati;
 use mati_domain::{DomainError, deadline, privacy};
 
 use super::enums::CommentStatus;
-use super::unit::{AdminUnit, Category};
+use super::unit::{AdminUnit, Category, load_unit};
 use crate::graphql::error::ToGraphql;
 use crate::graphql::loaders::Loaders;
 
@@ -55,10 +55,7 @@ async fn unit(ctx: &Context<'_>, code: &UnitCode) -> async_graphql::Result<Admin
 }
 
 async fn optional_unit(ctx: &Context<'_>, code: Option<&UnitCode>) -> async_graphql::Result<Option<AdminUnit>> {
-    match code {
-        Some(code) => unit(ctx, code).await.map(Some),
-        None => Ok(None),
-    }
+    load_unit(ctx, code.cloned()).await
 }
 
 #[Object]

@@ -4,9 +4,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use mati_domain::auth::StaffAccount as DomainAccount;
 
 use super::enums::Role;
-use super::unit::AdminUnit;
-use crate::graphql::error::ToGraphql;
-use crate::graphql::loaders::Loaders;
+use super::unit::{AdminUnit, load_unit};
 
 /// An anonymous citizen session.
 #[derive(SimpleObject)]
@@ -16,11 +14,7 @@ pub struct CitizenSession {
 }
 
 async fn unit_of(ctx: &Context<'_>, account: &DomainAccount) -> async_graphql::Result<Option<AdminUnit>> {
-    let Some(code) = account.unit.clone() else {
-        return Ok(None);
-    };
-    let loaders = ctx.data::<Loaders>()?;
-    Ok(loaders.units.load_one(code).await.gql()?.map(AdminUnit))
+    load_unit(ctx, account.unit.clone()).await
 }
 
 /// A staff login.

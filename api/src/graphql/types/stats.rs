@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use mati_domain::service::{Mati, RankingOrder as DomainOrder};
 use mati_domain::stats::{Grouping, ResponseStats as DomainStats};
 
-use super::unit::{AdminUnit, Category};
+use super::unit::{AdminUnit, Category, load_unit};
 use crate::graphql::error::ToGraphql;
 use crate::graphql::loaders::Loaders;
 
@@ -115,11 +115,7 @@ fn int(n: u64) -> i32 {
 impl ResponseStats {
     /// The unit; null for the whole country.
     async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
-        let Some(code) = self.stats.unit.clone() else {
-            return Ok(None);
-        };
-        let loaders = ctx.data::<Loaders>()?;
-        Ok(loaders.units.load_one(code).await.gql()?.map(AdminUnit))
+        load_unit(ctx, self.stats.unit.clone()).await
     }
 
     /// In a `byCategory` breakdown: the category of this row.

@@ -2,11 +2,19 @@
 
 use async_graphql::{Context, ID, Object};
 use mati_domain::category::Category as DomainCategory;
-use mati_domain::geography::AdminUnit as DomainUnit;
+use mati_domain::geography::{AdminUnit as DomainUnit, UnitCode};
 
 use super::enums::AdminLevel;
 use crate::graphql::error::ToGraphql;
 use crate::graphql::loaders::{ChildrenOf, Loaders};
+
+/// The unit with `code`, through the request's loader (batched, cached per request).
+pub async fn load_unit(ctx: &Context<'_>, code: Option<UnitCode>) -> async_graphql::Result<Option<AdminUnit>> {
+    let Some(code) = code else {
+        return Ok(None);
+    };
+    Ok(ctx.data::<Loaders>()?.units.load_one(code).await.gql()?.map(AdminUnit))
+}
 
 /// An administrative unit of the gazetteer.
 pub struct AdminUnit(pub DomainUnit);
@@ -41,11 +49,7 @@ impl AdminUnit {
 
     /// The enclosing unit.
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
-        let Some(parent) = self.0.parent_code.clone() else {
-            return Ok(None);
-        };
-        let loaders = ctx.data::<Loaders>()?;
-        Ok(loaders.units.load_one(parent).await.gql()?.map(AdminUnit))
+        load_unit(ctx, self.0.parent_code.clone()).await
     }
 
     /// The units directly inside, ordered by code.
