@@ -99,7 +99,26 @@ pub fn command_services(db: Db) -> anyhow::Result<Mati> {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let db = connect(&settings).await?;
+    let state = start(&settings).await?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "listening");
+    // The one line on standard output that scripts and tests wait for.
+    println!("listening on http://{address}");
+    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("server failed")
+}
+
+/// Everything a server needs but its socket: the database prepared (migrated, categories
+/// and gazetteer loaded), the shared parts and the background work (outbox relay,
+/// escalation) started, and the state the router serves. Needs a Tokio runtime.
+pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
+    let db = connect(settings).await?;
     let seeded = bootstrap::prepare(&db).await?;
     if seeded.categories > 0 {
         tracing::info!(categories = seeded.categories, "categories loaded");
@@ -111,8 +130,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             "gazetteer loaded"
         );
     }
-    let clock = clock(&settings);
-    let shared = Shared::start(&db, clock.clone(), &shared_settings(&settings))?;
+    let clock = clock(settings);
+    let shared = Shared::start(&db, clock.clone(), &shared_settings(settings))?;
     // Background work gets its own small pool, so it neither competes with requests for
     // connections nor shows in the statement count of requests.
     let background = Db::connect(
@@ -150,18 +169,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             None => None,
         },
     };
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let address = listener.local_addr()?;
-    tracing::info!(%address, "listening");
-    // The one line on standard output that scripts and tests wait for.
-    println!("listening on http://{address}");
-    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("server failed")
+    Ok(state)
 }
 
 /// Escalates overdue comments every `interval`, on every replica; the domain makes sure
