@@ -84,7 +84,7 @@ pub struct Settings {
     /// `MATI_MAX_QUERY_DEPTH`: deepest GraphQL selection (default 15: the standard
     /// introspection query, which GraphiQL sends, needs 15).
     pub max_query_depth: usize,
-    /// `MATI_MAX_QUERY_COMPLEXITY`: most fields per GraphQL request (default 1000).
+    /// `MATI_MAX_QUERY_COMPLEXITY`: weighted fields per GraphQL request, a paged list costing its page size times its selection (default 3000).
     pub max_query_complexity: usize,
     /// `MATI_MAX_TOKENS`, `MATI_MAX_ALIASES`, `MATI_MAX_ROOT_FIELDS`, `MATI_MAX_DIRECTIVES`:
     /// limits on the shape of a document (defaults 3000, 30, 20, 20).
@@ -238,7 +238,7 @@ impl Settings {
             log_filter: get("MATI_LOG").unwrap_or("info,sqlx=warn").to_owned(),
             log_format,
             max_query_depth: number(&vars, "MATI_MAX_QUERY_DEPTH", 15)?,
-            max_query_complexity: number(&vars, "MATI_MAX_QUERY_COMPLEXITY", 1000)?,
+            max_query_complexity: number(&vars, "MATI_MAX_QUERY_COMPLEXITY", 3000)?,
             shape: ShapeLimits {
                 tokens: number(&vars, "MATI_MAX_TOKENS", ShapeLimits::default().tokens)?,
                 aliases: number(&vars, "MATI_MAX_ALIASES", ShapeLimits::default().aliases)?,

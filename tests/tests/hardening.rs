@@ -112,6 +112,42 @@ async fn documents_over_a_shape_limit_are_refused_as_too_complex() {
 }
 
 #[tokio::test]
+async fn paged_lists_cost_by_their_page_size() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let rich = |first: u32| {
+        format!(
+            "{{ comments(first: {first}) {{ totalCount edges {{ cursor node {{ id trackingCode body status createdAt \
+             category {{ code nameKm }} commune {{ code nameKm parent {{ code }} }} \
+             responses {{ body createdAt unit {{ code }} }} events {{ kind at note unit {{ code }} }} }} }} }} }}"
+        )
+    };
+    // A page of 100 comments with their answers and history (2,801 points of the default
+    // 3,000) is what a client may ask.
+    for first in [5, 20, 100] {
+        let (_, body) = post(&app, None, &json!({ "query": rich(first) })).await;
+        assert!(body.get("errors").is_none(), "first: {first}: {body:#}");
+    }
+    // The same selection does not fit twice at 100, though it does at 20: the page size
+    // is what is counted, not the number of fields written.
+    let twice = |first: u32| {
+        let one = rich(first);
+        let field = &one[1..one.len() - 1];
+        format!("{{ a: {field} b: {field} }}")
+    };
+    let (_, body) = post(&app, None, &json!({ "query": twice(20) })).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let (_, body) = post(&app, None, &json!({ "query": twice(100) })).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{body:#}");
+    // Units nested in a page are priced by how many children units have.
+    let nested = "{ comments(first: 10) { edges { node { commune { parent { children { children { code } } } } } } } }";
+    let (_, body) = post(&app, None, &json!({ "query": nested })).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{body:#}");
+    assert!(body.get("data").is_none_or(Value::is_null), "nothing ran");
+}
+
+#[tokio::test]
 async fn batches_are_refused_unless_enabled_and_then_capped() {
     let Some(off) = TestApp::start(Backend::Sqlite).await else {
         return;

@@ -1,10 +1,12 @@
 //! Limits on the shape of a request, checked on the document before it runs: tokens,
 //! aliases, root fields and directives. (Depth and complexity are async-graphql's own
-//! limits, set in [`super::build_schema`].) A request over one is refused whole with
-//! QUERY_TOO_COMPLEX and a short message.
+//! limits, set in [`super::build_schema`]; a paged list costs by its page size, see
+//! [`page_cost`].) A request over one is refused whole with QUERY_TOO_COMPLEX and a
+//! short message.
 
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use mati_domain::service::MAX_PAGE;
 
 /// The limits (settings `MATI_MAX_TOKENS`, `MATI_MAX_ALIASES`, `MATI_MAX_ROOT_FIELDS`,
 /// `MATI_MAX_DIRECTIVES`).
@@ -29,6 +31,26 @@ impl Default for ShapeLimits {
             directives: 20,
         }
     }
+}
+
+/// Page size when `first` is not given.
+pub const DEFAULT_PAGE: i32 = 20;
+
+/// How many children a unit is assumed to have when pricing `children` (a district has
+/// up to a few dozen communes, a commune up to a few dozen villages).
+pub const CHILDREN_COST: usize = 25;
+
+/// The complexity of a paged list field: each of the `first` items it may return costs
+/// what one item's selection costs (`first` clamped as the services clamp it), so
+/// `comments(first: 100) { … }` costs five times `comments(first: 20) { … }`.
+pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let page = first
+        .unwrap_or(DEFAULT_PAGE)
+        .clamp(1, i32::try_from(MAX_PAGE).unwrap_or(i32::MAX));
+    usize::try_from(page)
+        .unwrap_or(1)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
 }
 
 /// What a document is, as far as the HTTP layer cares.

@@ -50,7 +50,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             depth: 15,
-            complexity: 1000,
+            complexity: 3000,
             introspection: true,
         }
     }

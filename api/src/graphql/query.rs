@@ -8,6 +8,7 @@ use mati_domain::service::{CommentFilter, InboxFilter};
 use mati_domain::{DomainError, DomainResult};
 
 use super::error::ToGraphql;
+use super::limits::page_cost;
 use super::loaders::{Loaders, Wanted};
 use super::types::comment::Comment;
 use super::types::connection::{CommentConnection, parse_cursor};
@@ -78,6 +79,7 @@ impl Query {
 
     /// Approved comments, newest first: public ones, and private ones for those allowed
     /// to see them. `unitCode` keeps the comments whose commune lies inside the unit.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn comments(
         &self,
         ctx: &Context<'_>,
@@ -126,6 +128,7 @@ impl Query {
 
     /// CITIZEN: the caller's own comments in every status (pending, rejected and
     /// private ones too), newest first.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn my_comments(
         &self,
         ctx: &Context<'_>,
@@ -142,6 +145,7 @@ impl Query {
     }
 
     /// OFFICIAL: the comments currently assigned to the caller's unit, newest first.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn inbox(
         &self,
         ctx: &Context<'_>,
@@ -164,6 +168,7 @@ impl Query {
     }
 
     /// MODERATOR: pending comments, oldest first.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn moderation_queue(
         &self,
         ctx: &Context<'_>,
@@ -176,6 +181,7 @@ impl Query {
 
     /// The units of one level that received comments in the period, ranked by response
     /// rate or by median hours to the first response.
+    #[graphql(complexity = "page_cost(Some(first), child_complexity)")]
     async fn response_ranking(
         &self,
         ctx: &Context<'_>,

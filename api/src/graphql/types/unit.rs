@@ -6,6 +6,7 @@ use mati_domain::geography::{AdminUnit as DomainUnit, UnitCode};
 
 use super::enums::AdminLevel;
 use crate::graphql::error::ToGraphql;
+use crate::graphql::limits::CHILDREN_COST;
 use crate::graphql::loaders::{ChildrenOf, Loaders};
 
 /// The unit with `code`, through the request's loader (batched, cached per request).
@@ -53,6 +54,7 @@ impl AdminUnit {
     }
 
     /// The units directly inside, ordered by code.
+    #[graphql(complexity = "CHILDREN_COST.saturating_mul(child_complexity).saturating_add(1)")]
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AdminUnit>> {
         let loaders = ctx.data::<Loaders>()?;
         let children = loaders.children.load_one(ChildrenOf(self.0.code.clone())).await.gql()?;
