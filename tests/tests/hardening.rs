@@ -226,6 +226,27 @@ async fn a_logged_out_staff_token_stops_working() {
     );
 }
 
+#[tokio::test]
+async fn a_staff_token_expires_after_twelve_hours() {
+    // Six hours pass every second of the server's clock.
+    let Some(app) = TestApp::start_with(Backend::Sqlite, &[("MATI_CLOCK_SPEED", "21600")]).await else {
+        return;
+    };
+    let password = app.add_staff("moderator", "mod1", None).await;
+    let token = app.login("mod1", &password).await;
+    app.ok(Some(&token), "{ moderationQueue { id } }", json!({})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (status, body) = post(&app, Some(&token), &json!({ "query": "{ moderationQueue { id } }" })).await;
+    assert_eq!(
+        (status, body["errors"][0]["extensions"]["code"].as_str()),
+        (401, Some("UNAUTHENTICATED")),
+        "{body:#}"
+    );
+    // Logging in again gives a fresh twelve hours.
+    let again = app.login("mod1", &password).await;
+    app.ok(Some(&again), "{ moderationQueue { id } }", json!({})).await;
+}
+
 fn sha256(text: &str) -> String {
     use std::fmt::Write as _;
     let digest = sha256_digest(text.as_bytes());

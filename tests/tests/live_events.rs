@@ -231,3 +231,49 @@ async fn a_logged_out_officials_live_inbox_ends() {
     }
     assert!(ended, "the subscription completes once the session is gone");
 }
+
+#[tokio::test]
+async fn the_socket_runs_subscriptions_only_within_the_same_limits() {
+    let env = [("MATI_MAX_ALIASES", "2")];
+    let Some(app) = mati_tests::TestApp::start_with(mati_tests::Backend::Sqlite, &env).await else {
+        return;
+    };
+    let moderator = app.staff("moderator", "mod1", None).await;
+    let (mut socket, ack) = open(&app, Some(&moderator)).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack:#}");
+    let refused = [
+        // Mutations and queries have their door over HTTP, with its checks.
+        ("mutation { logout }", "BAD_USER_INPUT"),
+        ("{ moderationQueue { id } }", "BAD_USER_INPUT"),
+        // The shape limits hold here too.
+        (
+            "subscription { a: inboxEvents { kind } b: inboxEvents { kind } c: inboxEvents { kind } }",
+            "QUERY_TOO_COMPLEX",
+        ),
+    ];
+    for (n, (query, code)) in refused.into_iter().enumerate() {
+        let id = format!("op{n}");
+        let subscribe = json!({ "id": id, "type": "subscribe", "payload": { "query": query } });
+        socket.send(Message::text(subscribe.to_string())).await.unwrap();
+        let answer = receive(&mut socket, Duration::from_secs(10)).await.expect("an answer");
+        assert_eq!(answer["id"], id.as_str(), "{answer:#}");
+        let errors = if answer["type"] == "error" {
+            answer["payload"].clone()
+        } else {
+            answer["payload"]["errors"].clone()
+        };
+        assert_eq!(errors[0]["extensions"]["code"], code, "{query}: {answer:#}");
+        if answer["type"] == "next" {
+            let done = receive(&mut socket, Duration::from_secs(10)).await.expect("complete");
+            assert_eq!(
+                (&done["type"], &done["id"]),
+                (&json!("complete"), &json!(id)),
+                "{done:#}"
+            );
+        }
+    }
+    // The session is still good: logout did not run over the socket.
+    app.ok(Some(&moderator), "{ moderationQueue { id } }", json!({})).await;
+    // And the subscription itself still runs.
+    subscribe(&mut socket).await;
+}

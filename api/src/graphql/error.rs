@@ -56,6 +56,18 @@ fn with_code(message: String, code: Code, km: Option<&str>) -> async_graphql::Er
     error
 }
 
+/// A request refused before it ran, with its code.
+pub fn refusal(code: Code, message: String) -> async_graphql::Error {
+    with_code(message, code, None)
+}
+
+/// An error outside of execution (no path, no location), as sent in `errors`.
+pub fn server_error(error: async_graphql::Error) -> ServerError {
+    let mut server = ServerError::new(error.message, None);
+    server.extensions = error.extensions;
+    server
+}
+
 /// Turns a domain error into a GraphQL error, logging what must not be shown.
 pub fn to_graphql(err: DomainError) -> async_graphql::Error {
     match err {

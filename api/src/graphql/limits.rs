@@ -53,12 +53,14 @@ pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
         .saturating_add(1)
 }
 
-/// What a document is, as far as the HTTP layer cares.
+/// What a document is, as far as the transports care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Only reads.
+    /// Only reads: the one kind allowed over GET.
     Query,
-    /// Changes something, or subscribes: never over GET.
+    /// Only subscriptions: the one kind allowed over the WebSocket.
+    Subscription,
+    /// Changes something, or mixes kinds.
     Other,
 }
 
@@ -138,12 +140,18 @@ fn walk(set: &SelectionSet, counts: &mut Counts) {
 fn shape(document: &ExecutableDocument) -> (Counts, usize, Kind) {
     let mut counts = Counts::default();
     let mut root_fields = 0;
-    let mut kind = Kind::Query;
+    let mut kind = None;
     for (_, operation) in document.operations.iter() {
         let operation = &operation.node;
-        if operation.ty != OperationType::Query {
-            kind = Kind::Other;
-        }
+        let this = match operation.ty {
+            OperationType::Query => Kind::Query,
+            OperationType::Subscription => Kind::Subscription,
+            OperationType::Mutation => Kind::Other,
+        };
+        kind = match kind {
+            Some(seen) if seen != this => Some(Kind::Other),
+            _ => Some(this),
+        };
         counts.directives += operation.directives.len();
         root_fields = root_fields.max(operation.selection_set.node.items.len());
         walk(&operation.selection_set.node, &mut counts);
@@ -152,7 +160,7 @@ fn shape(document: &ExecutableDocument) -> (Counts, usize, Kind) {
         counts.directives += fragment.node.directives.len();
         walk(&fragment.node.selection_set.node, &mut counts);
     }
-    (counts, root_fields, kind)
+    (counts, root_fields, kind.unwrap_or(Kind::Query))
 }
 
 /// Checks `source` against `limits`; the refusal's message when over one. A document
@@ -182,7 +190,8 @@ pub fn check(source: &str, limits: &ShapeLimits) -> Result<Kind, String> {
     Ok(kind)
 }
 
-/// Whether `source` holds anything but queries (and so may not travel over GET).
+/// What `source` holds: only queries, only subscriptions, or anything else. A document
+/// that does not parse counts as a query (and gets the parser's error when it runs).
 pub fn kind(source: &str) -> Kind {
     parse_query(source).map(|d| shape(&d).2).unwrap_or(Kind::Query)
 }
@@ -221,6 +230,8 @@ mod tests {
         assert_eq!(kind("query { a }"), Kind::Query);
         assert_eq!(kind("mutation { a }"), Kind::Other);
         assert_eq!(kind("query A { a } mutation B { b }"), Kind::Other);
-        assert_eq!(kind("subscription { a }"), Kind::Other);
+        assert_eq!(kind("subscription { a }"), Kind::Subscription);
+        assert_eq!(kind("subscription A { a } subscription B { b }"), Kind::Subscription);
+        assert_eq!(kind("subscription A { a } query B { b }"), Kind::Other);
     }
 }

@@ -18,6 +18,10 @@ use mati_domain::rate_limit::Origin;
 use mati_domain::service::Mati;
 use mati_infra::redis::events::EventBus;
 
+use self::error::Code;
+use self::limits::{Kind, ShapeLimits};
+use self::persisted::{AllowList, persisted_hash};
+
 pub use mutation::Mutation;
 pub use query::Query;
 pub use subscription::Subscription;
@@ -30,6 +34,28 @@ pub(crate) fn context<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a Ma
 /// Where the request came from (set by the HTTP layer; unknown for other callers).
 pub(crate) fn origin(ctx: &Context<'_>) -> Origin {
     ctx.data_opt::<Origin>().copied().unwrap_or_default()
+}
+
+/// What every transport checks before a document runs: in allow-list mode, that it is
+/// registered (the registered text then runs, whatever was sent); always, that it keeps
+/// within the shape limits. Its kind when admitted; the refusal's code and message when
+/// not.
+pub fn admit(
+    request: &mut async_graphql::Request,
+    allow_list: Option<&AllowList>,
+    shape: &ShapeLimits,
+) -> Result<Kind, (Code, String)> {
+    if let Some(allowed) = allow_list {
+        let Some(document) = allowed.resolve(&request.query, persisted_hash(request).as_deref()) else {
+            return Err((
+                Code::BadUserInput,
+                "this document is not registered on this server".to_owned(),
+            ));
+        };
+        request.query = document;
+        request.extensions.remove("persistedQuery");
+    }
+    limits::check(&request.query, shape).map_err(|message| (Code::QueryTooComplex, message))
 }
 
 /// Mati's schema type.

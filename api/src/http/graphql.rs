@@ -15,10 +15,10 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::{AppState, refuse};
-use crate::graphql::error::{Code, finish, to_graphql};
+use crate::graphql;
+use crate::graphql::error::{Code, finish, server_error, to_graphql};
 use crate::graphql::limits::{self, Kind};
 use crate::graphql::loaders::Loaders;
-use crate::graphql::persisted::persisted_hash;
 use crate::net::client_address;
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -213,10 +213,7 @@ fn unauthenticated(err: DomainError, request_id: &str) -> Response {
         DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let error = to_graphql(err);
-    let mut refused = async_graphql::ServerError::new(error.message, None);
-    refused.extensions = error.extensions;
-    let mut errors = vec![refused];
+    let mut errors = vec![server_error(to_graphql(err))];
     finish(&mut errors, request_id);
     let body = json!({ "errors": errors });
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
@@ -231,22 +228,9 @@ async fn run(
     request_id: &str,
 ) -> Response {
     let mut requests = requests;
-    if let Some(allowed) = &state.allow_list {
-        for request in &mut requests {
-            let Some(document) = allowed.resolve(&request.query, persisted_hash(request).as_deref()) else {
-                return refuse(
-                    StatusCode::OK,
-                    Code::BadUserInput,
-                    "this document is not registered on this server",
-                );
-            };
-            request.query = document;
-            request.extensions.remove("persistedQuery");
-        }
-    }
-    for request in &requests {
-        if let Err(message) = limits::check(&request.query, &state.shape) {
-            return refuse(StatusCode::OK, Code::QueryTooComplex, &message);
+    for request in &mut requests {
+        if let Err((code, message)) = graphql::admit(request, state.allow_list.as_deref(), &state.shape) {
+            return refuse(StatusCode::OK, code, &message);
         }
     }
     let Ok(token) = bearer(headers) else {

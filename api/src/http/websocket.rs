@@ -1,8 +1,12 @@
 //! Subscriptions over WebSocket.
 
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::{Data, Executor, Request};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use futures::stream::{self, BoxStream, StreamExt};
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
@@ -12,13 +16,64 @@ use axum::response::Response;
 use mati_domain::rate_limit::Origin;
 
 use super::{AppState, Bearer};
-use crate::graphql::error::to_graphql;
+use crate::graphql::error::{self, Code, server_error, to_graphql};
+use crate::graphql::limits::{Kind, ShapeLimits};
 use crate::graphql::loaders::Loaders;
+use crate::graphql::persisted::AllowList;
+use crate::graphql::{self, MatiSchema};
 use crate::net::client_address;
+
+/// The schema as the socket serves it: subscriptions only (everything else has its HTTP
+/// door, with its checks), registered documents only in allow-list mode, and within the
+/// shape limits, like any request over HTTP.
+#[derive(Clone)]
+struct SocketExecutor {
+    schema: MatiSchema,
+    allow_list: Option<Arc<AllowList>>,
+    shape: ShapeLimits,
+}
+
+impl SocketExecutor {
+    fn admit(&self, mut request: Request) -> Result<Request, async_graphql::Response> {
+        let refusal = match graphql::admit(&mut request, self.allow_list.as_deref(), &self.shape) {
+            Ok(Kind::Subscription) => return Ok(request),
+            Ok(_) => (
+                Code::BadUserInput,
+                "only subscriptions run over the WebSocket; send queries and mutations by POST".to_owned(),
+            ),
+            Err(refusal) => refusal,
+        };
+        let (code, message) = refusal;
+        Err(async_graphql::Response::from_errors(vec![server_error(
+            error::refusal(code, message),
+        )]))
+    }
+}
+
+impl Executor for SocketExecutor {
+    async fn execute(&self, request: Request) -> async_graphql::Response {
+        match self.admit(request) {
+            Ok(request) => self.schema.execute(request).await,
+            Err(refused) => refused,
+        }
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        match self.admit(request) {
+            Ok(request) => Executor::execute_stream(&self.schema, request, session_data),
+            Err(refused) => stream::once(async move { refused }).boxed(),
+        }
+    }
+}
 
 /// Subscriptions over `graphql-transport-ws`. The token comes in `connection_init`
 /// (`{"Authorization": "Bearer …"}`); a connection is accepted only for an OFFICIAL,
-/// MODERATOR or ADMIN, anything else closes it.
+/// MODERATOR or ADMIN, anything else closes it. Queries and mutations are refused
+/// (BAD_USER_INPUT): they have their own door over HTTP.
 pub(super) async fn websocket(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -32,7 +87,12 @@ pub(super) async fn websocket(
     };
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
         let mati = state.mati.clone();
-        GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+        let executor = SocketExecutor {
+            schema: state.schema.clone(),
+            allow_list: state.allow_list.clone(),
+            shape: state.shape,
+        };
+        GraphQLWebSocket::new(socket, executor, protocol)
             .on_connection_init(move |payload| async move {
                 let token = payload
                     .get("Authorization")
