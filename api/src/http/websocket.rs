@@ -34,8 +34,8 @@ struct SocketExecutor {
 }
 
 impl SocketExecutor {
-    fn admit(&self, mut request: Request) -> Result<Request, async_graphql::Response> {
-        let refusal = match graphql::admit(&mut request, self.allow_list.as_deref(), &self.shape) {
+    fn admit(&self, mut request: Request) -> Result<Request, async_graphql::Error> {
+        let (code, message) = match graphql::admit(&mut request, self.allow_list.as_deref(), &self.shape) {
             Ok(Kind::Subscription) => return Ok(request),
             Ok(_) => (
                 Code::BadUserInput,
@@ -43,18 +43,19 @@ impl SocketExecutor {
             ),
             Err(refusal) => refusal,
         };
-        let (code, message) = refusal;
-        Err(async_graphql::Response::from_errors(vec![server_error(
-            error::refusal(code, message),
-        )]))
+        Err(error::refusal(code, message))
     }
+}
+
+fn refused(error: async_graphql::Error) -> async_graphql::Response {
+    async_graphql::Response::from_errors(vec![server_error(error)])
 }
 
 impl Executor for SocketExecutor {
     async fn execute(&self, request: Request) -> async_graphql::Response {
         match self.admit(request) {
             Ok(request) => self.schema.execute(request).await,
-            Err(refused) => refused,
+            Err(error) => refused(error),
         }
     }
 
@@ -65,7 +66,7 @@ impl Executor for SocketExecutor {
     ) -> BoxStream<'static, async_graphql::Response> {
         match self.admit(request) {
             Ok(request) => Executor::execute_stream(&self.schema, request, session_data),
-            Err(refused) => stream::once(async move { refused }).boxed(),
+            Err(error) => stream::once(async move { refused(error) }).boxed(),
         }
     }
 }
