@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use mati_domain::service::{Decision, Submission};
 
 use super::error::ToGraphql;
+use super::limits::page_cost;
 use super::query::{comment_id, comments_for};
 use super::types::comment::Comment;
 use super::types::deadline::DeadlineRule;
@@ -139,6 +140,7 @@ impl Mutation {
     /// MODERATOR: leases up to `count` pending comments to the caller, oldest first. No
     /// other moderator gets them until the lease expires (MATI_MODERATION_LEASE_SECS) or
     /// they are decided; call again for more.
+    #[graphql(complexity = "page_cost(Some(count), child_complexity)")]
     async fn claim_moderation_items(
         &self,
         ctx: &Context<'_>,
