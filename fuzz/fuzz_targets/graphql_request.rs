@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use axum::Router;
 use axum::body::Body;
@@ -34,7 +34,7 @@ struct Server {
     runtime: Runtime,
     router: Router,
     /// `Authorization` values: nobody, citizen, moderator, administrator.
-    callers: [Option<String>; 4],
+    callers: Mutex<[Option<String>; 4]>,
 }
 
 fn server() -> &'static Server {
@@ -49,7 +49,7 @@ fn server() -> &'static Server {
         Server {
             runtime,
             router,
-            callers,
+            callers: Mutex::new(callers),
         }
     })
 }
@@ -94,13 +94,20 @@ async fn start() -> (Router, [Option<String>; 4]) {
         "startCitizenSession",
     )
     .await;
-    let mut callers = [None, Some(citizen), None, None];
-    for (slot, username) in [(2, "moderator"), (3, "admin")] {
-        let login =
-            format!(r#"mutation {{ login(username: "{username}", password: "fuzzing password") {{ token }} }}"#);
-        callers[slot] = Some(token(&router, &login, "login").await);
+    let mut callers = [None, Some(format!("Bearer {citizen}")), None, None];
+    for (slot, username) in STAFF {
+        callers[slot] = Some(login(&router, username).await);
     }
-    (router, callers.map(|token| token.map(|t| format!("Bearer {t}"))))
+    (router, callers)
+}
+
+/// The staff callers: their slot and user name.
+const STAFF: [(usize, &str); 2] = [(2, "moderator"), (3, "admin")];
+
+/// A staff member's `Authorization` value, fresh from `login`.
+async fn login(router: &Router, username: &str) -> String {
+    let login = format!(r#"mutation {{ login(username: "{username}", password: "fuzzing password") {{ token }} }}"#);
+    format!("Bearer {}", token(router, &login, "login").await)
 }
 
 async fn token(router: &Router, query: &str, field: &str) -> String {
@@ -191,7 +198,13 @@ fn check(input: &str, status: u16, body: &str) {
 
 fuzz_target!(|data: &[u8]| {
     let server = server();
-    let caller = server.callers[data.len() % 4].as_deref();
+    let slot = data.len() % 4;
+    let caller = server
+        .callers
+        .lock()
+        .map(|callers| callers[slot].clone())
+        .unwrap_or_default();
+    let caller = caller.as_deref();
     let input = String::from_utf8_lossy(data);
     server.runtime.block_on(async {
         let (status, body) = send(&server.router, post(data.to_vec(), caller)).await;
@@ -199,6 +212,15 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(Value::Object(request)) = serde_json::from_slice::<Value>(data) {
             let (status, body) = send(&server.router, get(&request, caller)).await;
             check(&input, status, &body);
+        }
+        // A staff caller may have logged itself out: log in again for the inputs to come.
+        if let Some((_, username)) = STAFF.iter().find(|(staff, _)| *staff == slot) {
+            if input.contains("logout") {
+                let fresh = login(&server.router, username).await;
+                if let Ok(mut callers) = server.callers.lock() {
+                    callers[slot] = Some(fresh);
+                }
+            }
         }
     });
 });
