@@ -2,7 +2,7 @@
 //! on a few threads of its own because it is big on purpose: each hash takes 19 MiB, and
 //! a burst of logins on Tokio's blocking pool (up to 512 threads, each keeping its own
 //! allocator arena of freed hash memory) took a server from 57 MB to 1.1 GB. On
-//! [`WORKERS`] threads a burst queues instead, and memory stays bounded.
+//! [`workers`] threads a burst queues instead, and memory stays bounded.
 
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, OnceLock};
