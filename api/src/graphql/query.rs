@@ -8,7 +8,7 @@ use mati_domain::service::{CommentFilter, InboxFilter};
 use mati_domain::{DomainError, DomainResult};
 
 use super::error::ToGraphql;
-use super::limits::page_cost;
+use super::limits::{DEFAULT_PAGE, page_cost};
 use super::loaders::{Loaders, Wanted};
 use super::types::comment::Comment;
 use super::types::connection::{CommentConnection, parse_cursor};
@@ -86,7 +86,7 @@ impl Query {
         unit_code: Option<ID>,
         status: Option<CommentStatus>,
         category_code: Option<ID>,
-        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+        #[graphql(default_with = "Some(DEFAULT_PAGE)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
         let (mati, viewer) = context(ctx)?;
@@ -97,7 +97,7 @@ impl Query {
         };
         let after = self::after(after).gql()?;
         let listing = mati
-            .comments(viewer, filter, first.unwrap_or(20).into(), after)
+            .comments(viewer, filter, first.unwrap_or(DEFAULT_PAGE).into(), after)
             .await
             .gql()?;
         Ok(CommentConnection::new(listing, viewer.clone()))
@@ -132,13 +132,13 @@ impl Query {
     async fn my_comments(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+        #[graphql(default_with = "Some(DEFAULT_PAGE)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
         let (mati, viewer) = context(ctx)?;
         let after = self::after(after).gql()?;
         let listing = mati
-            .my_comments(viewer, first.unwrap_or(20).into(), after)
+            .my_comments(viewer, first.unwrap_or(DEFAULT_PAGE).into(), after)
             .await
             .gql()?;
         Ok(CommentConnection::new(listing, viewer.clone()))
@@ -151,7 +151,7 @@ impl Query {
         ctx: &Context<'_>,
         status: Option<CommentStatus>,
         #[graphql(default_with = "Some(false)")] overdue_only: Option<bool>,
-        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+        #[graphql(default_with = "Some(DEFAULT_PAGE)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<CommentConnection> {
         let (mati, viewer) = context(ctx)?;
@@ -161,7 +161,7 @@ impl Query {
         };
         let after = self::after(after).gql()?;
         let listing = mati
-            .inbox(viewer, filter, first.unwrap_or(20).into(), after)
+            .inbox(viewer, filter, first.unwrap_or(DEFAULT_PAGE).into(), after)
             .await
             .gql()?;
         Ok(CommentConnection::new(listing, viewer.clone()))
@@ -172,10 +172,10 @@ impl Query {
     async fn moderation_queue(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+        #[graphql(default_with = "Some(DEFAULT_PAGE)")] first: Option<i32>,
     ) -> async_graphql::Result<Vec<Comment>> {
         let (mati, viewer) = context(ctx)?;
-        let pending = mati.moderation_queue(viewer, first.unwrap_or(20).into()).await.gql()?;
+        let pending = mati.moderation_queue(viewer, first.unwrap_or(DEFAULT_PAGE).into()).await.gql()?;
         comments_for(ctx, pending, viewer).await
     }
 
@@ -189,7 +189,7 @@ impl Query {
         #[graphql(default_with = "RankingOrder::ResponseRate")] order_by: RankingOrder,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default_with = "DEFAULT_PAGE")] first: i32,
     ) -> async_graphql::Result<Vec<ResponseStats>> {
         let (mati, _) = context(ctx)?;
         let ranked = mati
