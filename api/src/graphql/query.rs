@@ -175,7 +175,10 @@ impl Query {
         #[graphql(default_with = "Some(DEFAULT_PAGE)")] first: Option<i32>,
     ) -> async_graphql::Result<Vec<Comment>> {
         let (mati, viewer) = context(ctx)?;
-        let pending = mati.moderation_queue(viewer, first.unwrap_or(DEFAULT_PAGE).into()).await.gql()?;
+        let pending = mati
+            .moderation_queue(viewer, first.unwrap_or(DEFAULT_PAGE).into())
+            .await
+            .gql()?;
         comments_for(ctx, pending, viewer).await
     }
 
