@@ -209,8 +209,15 @@ pub(crate) fn fail(err: DomainError) -> Response {
     let status = match &err {
         DomainError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
         DomainError::NotFound(_) => StatusCode::NOT_FOUND,
-        DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        DomainError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        DomainError::Unavailable(_) | DomainError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let retry_after = match &err {
+        DomainError::RateLimited { retry_after } | DomainError::Busy { retry_after } => {
+            Some(retry_after.as_millis().div_ceil(1000).max(1).to_string())
+        }
+        _ => None,
     };
     let error = to_graphql(err);
     let mut refused = async_graphql::ServerError::new(error.message, None);
@@ -218,7 +225,11 @@ pub(crate) fn fail(err: DomainError) -> Response {
     let mut errors = vec![refused];
     finish(&mut errors, &uuid::Uuid::new_v4().to_string());
     let body = json!({ "errors": errors });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+    if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds);
+    }
+    response
 }
 
 #[cfg(test)]

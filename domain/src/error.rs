@@ -37,6 +37,13 @@ pub enum DomainError {
         /// How long until a retry can succeed.
         retry_after: Duration,
     },
+    /// The server is at capacity for this kind of work (aggregates, password checks) and
+    /// refuses rather than queues; safe to retry after the given time.
+    #[error("busy")]
+    Busy {
+        /// How long until a retry is likely to find capacity.
+        retry_after: Duration,
+    },
     /// A backend (database, Redis) is unreachable; safe to retry. Holds the internal detail.
     #[error("service unavailable: {0}")]
     Unavailable(String),

@@ -56,6 +56,16 @@ fn with_code(message: String, code: Code, km: Option<&str>) -> async_graphql::Er
     error
 }
 
+/// Adds `extensions.retryAfterSeconds`, rounded up: a client that waits exactly this
+/// long must find the way open.
+fn with_retry_after(mut error: async_graphql::Error, retry_after: std::time::Duration) -> async_graphql::Error {
+    if let Some(ext) = error.extensions.as_mut() {
+        let seconds = u64::try_from(retry_after.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
+        ext.set("retryAfterSeconds", seconds.max(1));
+    }
+    error
+}
+
 /// A request refused before it ran, with its code.
 pub fn refusal(code: Code, message: String) -> async_graphql::Error {
     with_code(message, code, None)
@@ -92,19 +102,22 @@ pub fn to_graphql(err: DomainError) -> async_graphql::Error {
         DomainError::Conflict(message) => {
             with_code(message, Code::Conflict, Some("សកម្មភាពនេះមិនអាចធ្វើបានក្នុងស្ថានភាពបច្ចុប្បន្នទេ"))
         }
-        DomainError::RateLimited { retry_after } => {
-            let mut error = with_code(
+        DomainError::RateLimited { retry_after } => with_retry_after(
+            with_code(
                 "too many requests; retry later".into(),
                 Code::RateLimited,
                 Some("សំណើច្រើនពេក សូមព្យាយាមម្តងទៀតពេលក្រោយ"),
-            );
-            if let Some(ext) = error.extensions.as_mut() {
-                // Rounded up: a client that waits exactly this long must succeed.
-                let seconds = u64::try_from(retry_after.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
-                ext.set("retryAfterSeconds", seconds.max(1));
-            }
-            error
-        }
+            ),
+            retry_after,
+        ),
+        DomainError::Busy { retry_after } => with_retry_after(
+            with_code(
+                "the server is busy with other requests of this kind; retry shortly".into(),
+                Code::ServiceUnavailable,
+                Some("ម៉ាស៊ីនមេរវល់ពេក សូមព្យាយាមម្តងទៀតបន្តិចទៀត"),
+            ),
+            retry_after,
+        ),
         DomainError::Unavailable(detail) => {
             tracing::warn!(%detail, "backend unavailable");
             with_code(

@@ -210,7 +210,7 @@ pub(super) async fn graphql_get(
 fn unauthenticated(err: DomainError, request_id: &str) -> Response {
     let status = match err {
         DomainError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        DomainError::Unavailable(_) | DomainError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let mut errors = vec![server_error(to_graphql(err))];
@@ -283,9 +283,10 @@ async fn run(
     };
     match body {
         Ok(body) => match refused {
-            // The whole request was refused by a rate limit: say so in HTTP too.
-            Some(retry_after) => (
-                StatusCode::TOO_MANY_REQUESTS,
+            // The whole request was refused by a rate limit or for want of capacity:
+            // say so in HTTP too.
+            Some((status, retry_after)) => (
+                status,
                 [
                     (header::CONTENT_TYPE, response_type(headers).to_owned()),
                     (header::RETRY_AFTER, retry_after.to_string()),
@@ -314,8 +315,9 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
         && refused_for(response).is_none()
 }
 
-/// Seconds to wait, when nothing of the response succeeded and a limit refused it.
-fn refused_for(response: &async_graphql::Response) -> Option<u64> {
+/// The status and seconds to wait, when nothing of the response succeeded and a limit
+/// (429) or a lack of capacity (503) refused it.
+fn refused_for(response: &async_graphql::Response) -> Option<(StatusCode, u64)> {
     if response.data != async_graphql::Value::Null {
         return None;
     }
@@ -323,12 +325,20 @@ fn refused_for(response: &async_graphql::Response) -> Option<u64> {
         .errors
         .iter()
         .filter_map(|e| e.extensions.as_ref())
-        .filter(
-            |ext| matches!(ext.get("code"), Some(async_graphql::Value::String(c)) if c == Code::RateLimited.as_str()),
-        )
-        .filter_map(|ext| match ext.get("retryAfterSeconds") {
-            Some(async_graphql::Value::Number(n)) => n.as_u64(),
-            _ => None,
+        .filter_map(|ext| {
+            let status = match ext.get("code") {
+                Some(async_graphql::Value::String(c)) if c == Code::RateLimited.as_str() => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
+                Some(async_graphql::Value::String(c)) if c == Code::ServiceUnavailable.as_str() => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                _ => return None,
+            };
+            match ext.get("retryAfterSeconds") {
+                Some(async_graphql::Value::Number(n)) => n.as_u64().map(|seconds| (status, seconds)),
+                _ => None,
+            }
         })
-        .max()
+        .max_by_key(|(_, seconds)| *seconds)
 }
