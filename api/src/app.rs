@@ -58,11 +58,23 @@ fn clock(settings: &Settings) -> Arc<dyn Clock> {
     }
 }
 
-/// Connects to the configured database.
+/// Connects to the configured database for a one-off command (no statement timeout:
+/// an import or a seed takes as long as it needs).
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
     let pool = PoolSettings {
         max_connections: settings.database_max_connections,
         acquire_timeout: settings.database_acquire_timeout,
+        statement_timeout: None,
+    };
+    Db::connect(settings.database_url.expose(), &pool).await
+}
+
+/// A pool of the server: `max_connections`, with the configured statement timeout.
+async fn server_pool(settings: &Settings, max_connections: u32) -> anyhow::Result<Db> {
+    let pool = PoolSettings {
+        max_connections,
+        acquire_timeout: settings.database_acquire_timeout,
+        statement_timeout: settings.database_statement_timeout,
     };
     Db::connect(settings.database_url.expose(), &pool).await
 }
@@ -118,8 +130,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 /// and gazetteer loaded), the shared parts and the background work (outbox relay,
 /// escalation) started, and the state the router serves. Needs a Tokio runtime.
 pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
-    let db = connect(settings).await?;
-    let seeded = bootstrap::prepare(&db).await?;
+    // Migrations and the first gazetteer load run without a statement timeout.
+    let seeded = bootstrap::prepare(&connect(settings).await?).await?;
+    let db = server_pool(settings, settings.database_max_connections).await?;
     if seeded.categories > 0 {
         tracing::info!(categories = seeded.categories, "categories loaded");
     }
@@ -134,14 +147,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
     let shared = Shared::start(&db, clock.clone(), &shared_settings(settings))?;
     // Background work gets its own small pool, so it neither competes with requests for
     // connections nor shows in the statement count of requests.
-    let background = Db::connect(
-        settings.database_url.expose(),
-        &PoolSettings {
-            max_connections: 2,
-            acquire_timeout: settings.database_acquire_timeout,
-        },
-    )
-    .await?;
+    let background = server_pool(settings, 2).await?;
     shared.spawn_relay(&background);
 
     spawn_escalation(

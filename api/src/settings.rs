@@ -55,6 +55,9 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// `MATI_DATABASE_ACQUIRE_TIMEOUT_MS`: longest wait for a pooled connection (default 3000).
     pub database_acquire_timeout: Duration,
+    /// `MATI_DATABASE_STATEMENT_TIMEOUT_MS`: PostgreSQL cancels a server's statement
+    /// that runs longer (default 10000; 0 for none). Commands have none.
+    pub database_statement_timeout: Option<Duration>,
     /// `MATI_REDIS_URL`: Redis for rate limits, the moderation queue and live events
     /// shared by replicas; unset keeps all three in process.
     pub redis_url: Option<Secret>,
@@ -110,7 +113,8 @@ pub struct SettingsError {
 /// test suite or CI, and are tolerated.
 const TOLERATED_PREFIXES: [&str; 3] = ["MATI_TEST_", "MATI_REQUIRE_BACKENDS", "MATI_BIN"];
 
-const KEYS: [&str; 21] = [
+const KEYS: [&str; 22] = [
+    "MATI_DATABASE_STATEMENT_TIMEOUT_MS",
     "MATI_ALLOWED_QUERIES",
     "MATI_MAX_TOKENS",
     "MATI_MAX_ALIASES",
@@ -206,6 +210,12 @@ impl Settings {
             database_url: Secret(database_url),
             database_max_connections: number(&vars, "MATI_DATABASE_MAX_CONNECTIONS", 16)?,
             database_acquire_timeout: Duration::from_millis(number(&vars, "MATI_DATABASE_ACQUIRE_TIMEOUT_MS", 3000)?),
+            database_statement_timeout: Some(Duration::from_millis(number(
+                &vars,
+                "MATI_DATABASE_STATEMENT_TIMEOUT_MS",
+                10_000,
+            )?))
+            .filter(|t| !t.is_zero()),
             redis_url: get("MATI_REDIS_URL").map(|url| Secret(url.to_owned())),
             redis_prefix: get("MATI_REDIS_PREFIX").unwrap_or("mati").to_owned(),
             trusted_proxies: match get("MATI_TRUSTED_PROXIES") {
@@ -228,9 +238,15 @@ impl Settings {
                 .iter()
                 .filter_map(|(action, key)| vars.get(key).map(|raw| (action, key, raw)))
                 .map(|(action, key, raw)| {
-                    Quota::parse(raw)
-                        .map(|quota| (*action, quota))
-                        .ok_or_else(|| error(key, format!("{raw:?} is not BURST/PERIOD such as 5/60s")))
+                    Quota::parse(raw).map(|quota| (*action, quota)).ok_or_else(|| {
+                        error(
+                            key,
+                            format!(
+                                "{raw:?} is not BURST/PERIOD such as 5/60s, with BURST and PERIOD above 0 and \
+                                     at most one request per microsecond"
+                            ),
+                        )
+                    })
                 })
                 .collect::<Result<_, _>>()?,
             listen,

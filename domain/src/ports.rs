@@ -1,5 +1,7 @@
 //! The ports the domain needs from the outside world, implemented in `mati-infra`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -110,7 +112,7 @@ pub trait Comments: Send + Sync {
     /// Stores a submission with its SUBMITTED event in one transaction, unless the same
     /// citizen already sent the same `clientId`. `admit` is asked, inside the
     /// transaction, only when the comment is new; its refusal rolls the insert back.
-    async fn insert(&self, comment: NewComment, admit: &dyn Admit) -> DomainResult<Inserted>;
+    async fn insert(&self, comment: NewComment, admit: Arc<dyn Admit>) -> DomainResult<Inserted>;
     /// Applies a lifecycle change atomically; CONFLICT when the comment changed meanwhile.
     async fn apply(&self, change: CommentChange) -> DomainResult<Comment>;
     /// Comments by id (missing ones left out), in any order.

@@ -28,6 +28,9 @@ pub enum Action {
     TrackPerAddress,
 }
 
+/// The shortest time between two refilled requests that a limit can count.
+pub const MIN_EMISSION_INTERVAL: Duration = Duration::from_micros(1);
+
 /// How many requests at once (`burst`), refilled evenly over `period`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
@@ -52,10 +55,13 @@ impl Quota {
             "h" => amount.checked_mul(3600)?,
             _ => return None,
         };
-        Some(Self {
+        let quota = Self {
             burst,
             period: Duration::from_secs(seconds),
-        })
+        };
+        // Limits are counted in whole microseconds (Redis' clock): a quota that refills
+        // faster cannot be honoured and is refused rather than silently never applied.
+        (quota.emission_interval() >= MIN_EMISSION_INTERVAL).then_some(quota)
     }
 
     /// Time between two refilled requests.
@@ -159,7 +165,21 @@ mod tests {
         );
         assert_eq!(Quota::parse("100/1m").map(|q| q.period), Some(Duration::from_secs(60)));
         assert_eq!(Quota::parse("10/2h").map(|q| q.period), Some(Duration::from_secs(7200)));
-        for bad in ["5", "0/60s", "5/0s", "5/60", "5/60d", "x/60s", "-1/60s"] {
+        assert!(
+            Quota::parse("1000000/1s").is_some(),
+            "one per microsecond is the most a limit counts"
+        );
+        for bad in [
+            "5",
+            "0/60s",
+            "5/0s",
+            "5/60",
+            "5/60d",
+            "x/60s",
+            "-1/60s",
+            "100000000/1s",
+            "2000000/1s",
+        ] {
             assert_eq!(Quota::parse(bad), None, "{bad}");
         }
         assert_eq!(

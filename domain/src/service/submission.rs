@@ -1,5 +1,7 @@
 //! What citizens do: submit, rate, support and flag.
 
+use std::sync::Arc;
+
 use super::Mati;
 use super::moderation::RejectReason;
 use crate::auth::Principal;
@@ -91,12 +93,12 @@ impl Mati {
             at: self.now(),
         };
         for _ in 0..TRACKING_CODE_ATTEMPTS {
-            let limits = SubmitLimits {
-                mati: self,
+            let limits = Arc::new(SubmitLimits {
+                mati: self.clone(),
                 token: author.to_string(),
                 address: origin.address_key(),
-            };
-            match self.ports.comments.insert(new.clone(), &limits).await? {
+            });
+            match self.ports.comments.insert(new.clone(), limits).await? {
                 Inserted::Created(comment) | Inserted::Existing(comment) => return Ok(comment),
                 Inserted::TrackingCodeTaken => {
                     new.tracking_code = TrackingCode::generate(&mut rand::rng());
@@ -187,15 +189,16 @@ impl Mati {
     }
 }
 
-/// The limits a new comment counts against, checked once it is known to be new.
-struct SubmitLimits<'a> {
-    mati: &'a Mati,
+/// The limits a new comment counts against, checked once it is known to be new (owned:
+/// the store may check them on a task of its own).
+struct SubmitLimits {
+    mati: Mati,
     token: String,
     address: Option<String>,
 }
 
 #[async_trait::async_trait]
-impl Admit for SubmitLimits<'_> {
+impl Admit for SubmitLimits {
     async fn admit(&self) -> DomainResult<()> {
         self.mati
             .limit(Action::SubmitPerToken, Some(self.token.clone()))

@@ -23,6 +23,10 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// Longest wait for a free connection before SERVICE_UNAVAILABLE.
     pub acquire_timeout: Duration,
+    /// PostgreSQL only: longest a statement may run before the server cancels it, so
+    /// that no request holds a connection for long; none for one-off commands (imports,
+    /// seeding, migrations), which may take as long as they need.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for PoolSettings {
@@ -30,8 +34,23 @@ impl Default for PoolSettings {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(3),
+            statement_timeout: None,
         }
     }
+}
+
+/// Session settings of every PostgreSQL connection: JIT compiling costs more than it
+/// saves on Mati's short statements, and statistics aggregate `comment_facts` one
+/// province partition at a time (off by default in PostgreSQL).
+fn session_options(statement_timeout: Option<Duration>) -> Vec<(&'static str, String)> {
+    let mut options = vec![
+        ("jit", "off".to_owned()),
+        ("enable_partitionwise_aggregate", "on".to_owned()),
+    ];
+    if let Some(timeout) = statement_timeout {
+        options.push(("statement_timeout", format!("{}ms", timeout.as_millis().max(1))));
+    }
+    options
 }
 
 /// A connected database.
@@ -49,12 +68,14 @@ impl Db {
     /// busy timeout, so the CLI works while a server runs on the same file.
     pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<Self> {
         let mut options = ConnectOptions::new(url.to_owned());
+        let statement_timeout = settings.statement_timeout;
         options
             .max_connections(settings.max_connections)
             .min_connections(0)
             .acquire_timeout(settings.acquire_timeout)
             .connect_timeout(settings.acquire_timeout)
             .sqlx_logging(false)
+            .map_sqlx_postgres_opts(move |opts| opts.options(session_options(statement_timeout)))
             .map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
@@ -131,6 +152,29 @@ impl Db {
     }
 }
 
+/// Runs `work` — a unit of database work, typically one transaction — on a task of its
+/// own and waits for it. A request's future is dropped when its client hangs up, at any
+/// `.await`; a transaction dropped there is not reliably undone before its pooled
+/// connection serves the next request: sqlx queues a ROLLBACK for a transaction it knows
+/// is open, but a `BEGIN` cancelled in flight leaves the server in a transaction that
+/// nobody rolls back, and the next request's statements run inside it. Detached, the
+/// work always runs to its end — commit, or rollback as a whole — whatever happens to
+/// the caller, and its connection goes back to the pool clean.
+pub async fn detached<T, E>(work: impl Future<Output = Result<T, E>> + Send + 'static) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<DbErr> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        // Only when the runtime shuts down: the process is ending.
+        Err(_) => Err(E::from(DbErr::Custom(
+            "the database work was cancelled at shutdown".into(),
+        ))),
+    }
+}
+
 /// Whether `err` is a violation of a unique constraint.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
@@ -142,8 +186,30 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 pub fn db_error(err: DbErr) -> DomainError {
     if is_unavailable(&err) {
         DomainError::Unavailable(err.to_string())
+    } else if sqlstate(&err).as_deref() == Some(QUERY_CANCELED) {
+        tracing::warn!(error = %err, "statement cancelled after the statement timeout");
+        DomainError::Busy {
+            retry_after: BUSY_RETRY_AFTER,
+        }
     } else {
         DomainError::Internal(err.to_string())
+    }
+}
+
+/// PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout`.
+const QUERY_CANCELED: &str = "57014";
+/// What a client whose statement ran out of time is told to wait.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+fn sqlstate(err: &DbErr) -> Option<String> {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::Query(RuntimeErr::SqlxError(sqlx)) | DbErr::Exec(RuntimeErr::SqlxError(sqlx)) => match sqlx.as_ref() {
+            Sqlx::Database(db) => db.code().map(|code| code.into_owned()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

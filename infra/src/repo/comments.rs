@@ -4,6 +4,8 @@
 mod read;
 mod stats;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mati_domain::comment::{
@@ -23,7 +25,7 @@ use sea_orm::{
 
 use super::{SqlStore, convert};
 use crate::db::entity::{comment, comment_event, flag, outbox, response, support};
-use crate::db::{db_error, is_unique_violation};
+use crate::db::{db_error, detached, is_unique_violation};
 
 fn unit(code: Option<&UnitCode>) -> Option<String> {
     code.map(|c| c.as_str().to_owned())
@@ -107,6 +109,44 @@ impl SqlStore {
         row.map(convert::comment).transpose()
     }
 
+    /// Writes a lifecycle change in one transaction; false when the comment's version
+    /// moved on meanwhile.
+    async fn write_change(&self, change: &CommentChange) -> Result<bool, DbErr> {
+        let _write = self.db.write_guard().await;
+        let id = change.comment.id;
+        let txn = self.db.conn().begin().await?;
+        let updated = comment::Entity::update_many()
+            .set(changed_columns(&change.comment))
+            .filter(comment::Column::Id.eq(id))
+            .filter(comment::Column::Version.eq(change.expected_version))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        insert_events(&txn, id, &change.events).await?;
+        if change.clear_flags {
+            flag::Entity::delete_many()
+                .filter(flag::Column::CommentId.eq(id))
+                .exec(&txn)
+                .await?;
+        }
+        if let Some(answer) = &change.response {
+            let row = response::ActiveModel {
+                comment_id: Set(id),
+                body: Set(answer.body.clone()),
+                unit_code: Set(answer.unit.as_str().to_owned()),
+                author_id: Set(answer.author),
+                created_at: Set(answer.at),
+                ..Default::default()
+            };
+            response::Entity::insert(row).exec_without_returning(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
     async fn try_insert(&self, new: &NewComment, admit: &dyn Admit) -> Result<Option<Comment>, Refusal> {
         let _write = self.db.write_guard().await;
         let txn = self.db.conn().begin().await?;
@@ -181,8 +221,11 @@ impl SqlStore {
 
 #[async_trait]
 impl Comments for SqlStore {
-    async fn insert(&self, new: NewComment, admit: &dyn Admit) -> DomainResult<Inserted> {
-        match self.try_insert(&new, admit).await {
+    async fn insert(&self, new: NewComment, admit: Arc<dyn Admit>) -> DomainResult<Inserted> {
+        let store = self.clone();
+        let attempt = new.clone();
+        let inserted = detached(async move { store.try_insert(&attempt, admit.as_ref()).await }).await;
+        match inserted {
             Ok(Some(comment)) => Ok(Inserted::Created(comment)),
             Ok(None) => {
                 let client_id = new.client_id.as_deref().unwrap_or_default();
@@ -198,43 +241,10 @@ impl Comments for SqlStore {
     }
 
     async fn apply(&self, change: CommentChange) -> DomainResult<Comment> {
-        let _write = self.db.write_guard().await;
-        let id = change.comment.id;
-        let result: Result<bool, DbErr> = async {
-            let txn = self.db.conn().begin().await?;
-            let updated = comment::Entity::update_many()
-                .set(changed_columns(&change.comment))
-                .filter(comment::Column::Id.eq(id))
-                .filter(comment::Column::Version.eq(change.expected_version))
-                .exec(&txn)
-                .await?;
-            if updated.rows_affected != 1 {
-                txn.rollback().await?;
-                return Ok(false);
-            }
-            insert_events(&txn, id, &change.events).await?;
-            if change.clear_flags {
-                flag::Entity::delete_many()
-                    .filter(flag::Column::CommentId.eq(id))
-                    .exec(&txn)
-                    .await?;
-            }
-            if let Some(answer) = &change.response {
-                let row = response::ActiveModel {
-                    comment_id: Set(id),
-                    body: Set(answer.body.clone()),
-                    unit_code: Set(answer.unit.as_str().to_owned()),
-                    author_id: Set(answer.author),
-                    created_at: Set(answer.at),
-                    ..Default::default()
-                };
-                response::Entity::insert(row).exec_without_returning(&txn).await?;
-            }
-            txn.commit().await?;
-            Ok(true)
-        }
-        .await;
-        if !result.map_err(db_error)? {
+        let store = self.clone();
+        let written = change.clone();
+        let applied = detached(async move { store.write_change(&written).await }).await;
+        if !applied.map_err(db_error)? {
             return Err(DomainError::conflict(
                 "the comment was changed by someone else meanwhile; reload it and try again",
             ));
@@ -286,9 +296,10 @@ impl Comments for SqlStore {
     }
 
     async fn support(&self, id: CommentId, citizen: CitizenId, at: DateTime<Utc>) -> DomainResult<Comment> {
-        let result: Result<(), DbErr> = async {
-            let _write = self.db.write_guard().await;
-            let txn = self.db.conn().begin().await?;
+        let store = self.clone();
+        let result: Result<(), DbErr> = detached(async move {
+            let _write = store.db.write_guard().await;
+            let txn = store.db.conn().begin().await?;
             let row = support::ActiveModel {
                 comment_id: Set(id),
                 citizen_id: Set(citizen),
@@ -309,7 +320,7 @@ impl Comments for SqlStore {
                     .await?;
             }
             txn.commit().await
-        }
+        })
         .await;
         result.map_err(db_error)?;
         self.comments_by_id(&[id])
@@ -327,10 +338,12 @@ impl Comments for SqlStore {
         at: DateTime<Utc>,
         hide_at: u32,
     ) -> DomainResult<bool> {
-        let result: Result<bool, DbErr> = async {
-            let _write = self.db.write_guard().await;
-            let txn = self.db.conn().begin().await?;
-            if self.db.backend() == sea_orm::DbBackend::Postgres {
+        let store = self.clone();
+        let reason = reason.to_owned();
+        let result: Result<bool, DbErr> = detached(async move {
+            let _write = store.db.write_guard().await;
+            let txn = store.db.conn().begin().await?;
+            if store.db.backend() == sea_orm::DbBackend::Postgres {
                 // Concurrent flags of one comment queue here, so each counts the others
                 // and the one that reaches the threshold hides it.
                 comment::Entity::find_by_id(id).lock_exclusive().one(&txn).await?;
@@ -338,7 +351,7 @@ impl Comments for SqlStore {
             let row = flag::ActiveModel {
                 comment_id: Set(id),
                 citizen_id: Set(citizen),
-                reason: Set(reason.to_owned()),
+                reason: Set(reason.clone()),
                 created_at: Set(at),
             };
             let inserted = flag::Entity::insert(row)
@@ -353,7 +366,7 @@ impl Comments for SqlStore {
                     unit: None,
                     from_unit: None,
                     actor: None,
-                    note: Some(reason.to_owned()),
+                    note: Some(reason),
                 };
                 insert_events(&txn, id, &[flagged]).await?;
                 let flags = flag::Entity::find()
@@ -389,7 +402,7 @@ impl Comments for SqlStore {
             }
             txn.commit().await?;
             Ok(new)
-        }
+        })
         .await;
         result.map_err(db_error)
     }

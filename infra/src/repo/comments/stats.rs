@@ -9,9 +9,7 @@ use mati_domain::geography::AdminLevel;
 use mati_domain::lifecycle::CommentStatus;
 use mati_domain::stats::{self, Grouping, ResponseStats, StatsRow, StatsScope, ratio};
 use mati_domain::{DomainError, DomainResult};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement, TransactionTrait, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement, Value};
 
 use super::SqlStore;
 use crate::db::db_error;
@@ -182,17 +180,8 @@ impl SqlStore {
              FROM comment_facts WHERE {filter} GROUP BY {group} ORDER BY 1"
         );
         let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
-        let rows: Result<Vec<_>, sea_orm::DbErr> = async {
-            let txn = self.db.conn().begin().await?;
-            // Off by default in PostgreSQL; JIT compiling costs more than it saves here.
-            txn.execute_unprepared("SET LOCAL enable_partitionwise_aggregate = on; SET LOCAL jit = off")
-                .await?;
-            let rows = txn.query_all_raw(statement).await?;
-            txn.commit().await?;
-            Ok(rows)
-        }
-        .await;
-        let rows = rows.map_err(db_error)?;
+        // Partitionwise aggregation and no JIT are set on every connection (see `Db`).
+        let rows = self.db.conn().query_all_raw(statement).await.map_err(db_error)?;
         let mut groups = Vec::with_capacity(rows.len());
         for row in rows {
             let get = |i: usize| -> DomainResult<u64> {
