@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use mati_domain::clock::Clock;
 use mati_domain::service::{Mati, Rules};
+use mati_infra::heavy::HeavyReadSettings;
 use mati_infra::limits::Quotas;
 use mati_infra::repo::{Shared, SharedSettings};
 use mati_infra::{Db, PoolSettings, bootstrap, repo};
@@ -86,12 +87,25 @@ pub fn shared_settings(settings: &Settings) -> SharedSettings {
         redis_prefix: settings.redis_prefix.clone(),
         lease: chrono::Duration::from_std(settings.moderation_lease).unwrap_or(chrono::Duration::minutes(5)),
         quotas: Quotas::new(&settings.rate_limits),
+        heavy_reads: HeavyReadSettings {
+            concurrent: settings.stats_max_concurrent,
+            ..HeavyReadSettings::for_pool(settings.database_max_connections)
+        },
+        stats_cache: settings.stats_cache,
+    }
+}
+
+/// The domain's tunable rules from the settings.
+pub fn rules(settings: &Settings) -> Rules {
+    Rules {
+        min_group_size: settings.min_group_size,
+        ..Rules::default()
     }
 }
 
 /// The services over `db` with the shared parts.
-pub fn services(db: Db, shared: &Shared, clock: Arc<dyn Clock>) -> Mati {
-    Mati::new(repo::ports(db, clock, shared), Rules::default())
+pub fn services(db: Db, shared: &Shared, clock: Arc<dyn Clock>, rules: Rules) -> Mati {
+    Mati::new(repo::ports(db, clock, shared), rules)
 }
 
 /// The services for a one-off command: limits and queue in process, nothing relayed.
@@ -104,9 +118,11 @@ pub fn command_services(db: Db) -> anyhow::Result<Mati> {
             redis_prefix: String::new(),
             lease: chrono::Duration::minutes(5),
             quotas: Quotas::new(&Default::default()),
+            heavy_reads: HeavyReadSettings::for_pool(4),
+            stats_cache: std::time::Duration::ZERO,
         },
     )?;
-    Ok(services(db, &shared, Arc::new(SystemClock)))
+    Ok(services(db, &shared, Arc::new(SystemClock), Rules::default()))
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -151,10 +167,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
     shared.spawn_relay(&background);
 
     spawn_escalation(
-        services(background, &shared, clock.clone()),
+        services(background, &shared, clock.clone(), rules(settings)),
         settings.escalation_interval,
     );
-    let mati = services(db.clone(), &shared, clock);
+    let mati = services(db.clone(), &shared, clock, rules(settings));
     let development = settings.environment == Environment::Development;
     let limits = Limits {
         depth: settings.max_query_depth,

@@ -14,19 +14,23 @@ pub mod stats;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream};
 use mati_domain::comment::CommentId;
 use mati_domain::lifecycle::CommentStatus;
+use mati_domain::rate_limit::Origin;
 use mati_domain::service::{EXPORT_COLUMNS, Export, ExportFilter, ExportRow, MAX_EXPORT_PAGE, Mati};
 use mati_domain::{DomainError, DomainResult};
 use serde_json::json;
 
 use crate::graphql::error::{finish, to_graphql};
 use crate::http::AppState;
+use crate::net::client_address;
 
 /// Saves the file as `mati-comments.csv`.
 const DISPOSITION: &str = "attachment; filename=\"mati-comments.csv\"";
@@ -38,8 +42,13 @@ const BODY: usize = EXPORT_COLUMNS.len() - 1;
 /// The comments export (see the module documentation).
 pub async fn comments(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
+    let origin = Origin {
+        address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
+    };
     let Ok(Query(params)) = params else {
         return fail(DomainError::invalid(
             "query",
@@ -49,7 +58,7 @@ pub async fn comments(
     };
     let mati = state.mati;
     let started = async {
-        let export = mati.prepare_export(filter(&params)?).await?;
+        let export = mati.prepare_export(filter(&params)?, &origin).await?;
         // The first page is read before answering, so that a failing database is a
         // proper error status rather than a cut-off file.
         let first = mati.export_comments_page(&export, None, MAX_EXPORT_PAGE).await?;

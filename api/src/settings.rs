@@ -97,6 +97,15 @@ pub struct Settings {
     /// `MATI_ALLOWED_QUERIES`: a JSON file of SHA-256 → document; when set, only those
     /// documents run (allow-list mode).
     pub allowed_queries: Option<std::path::PathBuf>,
+    /// `MATI_STATS_MAX_CONCURRENT`: statistics and counts computed at once (default a
+    /// quarter of the pool, at least 1); a few more wait up to 2 s, the rest are told
+    /// to retry (SERVICE_UNAVAILABLE), so writes and cheap reads keep their connections.
+    pub stats_max_concurrent: usize,
+    /// `MATI_STATS_CACHE_SECS`: how long a statistics answer serves the same question
+    /// again (default 60; 0 shares only simultaneous questions).
+    pub stats_cache: Duration,
+    /// `MATI_MIN_GROUP_SIZE`: the smallest group a breakdown by gender shows (default 5).
+    pub min_group_size: u64,
 }
 
 /// A setting that could not be used.
@@ -113,7 +122,10 @@ pub struct SettingsError {
 /// test suite or CI, and are tolerated.
 const TOLERATED_PREFIXES: [&str; 3] = ["MATI_TEST_", "MATI_REQUIRE_BACKENDS", "MATI_BIN"];
 
-const KEYS: [&str; 22] = [
+const KEYS: [&str; 25] = [
+    "MATI_STATS_MAX_CONCURRENT",
+    "MATI_STATS_CACHE_SECS",
+    "MATI_MIN_GROUP_SIZE",
     "MATI_DATABASE_STATEMENT_TIMEOUT_MS",
     "MATI_ALLOWED_QUERIES",
     "MATI_MAX_TOKENS",
@@ -206,9 +218,17 @@ impl Settings {
             "json" => LogFormat::Json,
             other => return Err(error("MATI_LOG_FORMAT", format!("{other:?} is neither text nor json"))),
         };
+        let database_max_connections = number(&vars, "MATI_DATABASE_MAX_CONNECTIONS", 16)?;
+        let min_group_size = number(&vars, "MATI_MIN_GROUP_SIZE", mati_domain::stats::MIN_GROUP_SIZE)?;
+        if min_group_size < 2 {
+            return Err(error(
+                "MATI_MIN_GROUP_SIZE",
+                "must be at least 2: a group of one is one person",
+            ));
+        }
         Ok(Self {
             database_url: Secret(database_url),
-            database_max_connections: number(&vars, "MATI_DATABASE_MAX_CONNECTIONS", 16)?,
+            database_max_connections,
             database_acquire_timeout: Duration::from_millis(number(&vars, "MATI_DATABASE_ACQUIRE_TIMEOUT_MS", 3000)?),
             database_statement_timeout: Some(Duration::from_millis(number(
                 &vars,
@@ -263,6 +283,14 @@ impl Settings {
             },
             max_batch: number(&vars, "MATI_MAX_BATCH", 0)?,
             allowed_queries: get("MATI_ALLOWED_QUERIES").map(std::path::PathBuf::from),
+            stats_max_concurrent: number::<usize>(
+                &vars,
+                "MATI_STATS_MAX_CONCURRENT",
+                usize::try_from(database_max_connections / 4).unwrap_or(1),
+            )?
+            .max(1),
+            stats_cache: Duration::from_secs(number(&vars, "MATI_STATS_CACHE_SECS", 60)?),
+            min_group_size,
         })
     }
 }

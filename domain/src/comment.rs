@@ -159,8 +159,13 @@ pub struct Comment {
     pub first_response_at: Option<DateTime<Utc>>,
     /// When it was resolved.
     pub resolved_at: Option<DateTime<Utc>>,
-    /// The citizen's rating of the resolution.
+    /// The citizen's rating of the (last) resolution, once it stands: a "not satisfied"
+    /// that reopens the comment leaves it empty until the next resolution is rated.
     pub satisfied: Option<bool>,
+    /// Every rating the citizen gave, the one that reopened it included.
+    pub ratings: i32,
+    /// Of them, the satisfied ones.
+    pub satisfied_ratings: i32,
     /// How often the citizen reopened it (at most once).
     pub reopen_count: i32,
     /// Distinct citizens who support it.

@@ -270,6 +270,9 @@ pub fn rate(comment: &Comment, satisfied: bool, at: DateTime<Utc>) -> Result<Com
         return Err(DomainError::conflict("this resolution has already been rated"));
     }
     let mut after = comment.clone();
+    // Every rating counts in the statistics, the one that reopens the comment too.
+    after.ratings += 1;
+    after.satisfied_ratings += i32::from(satisfied);
     let rated = NewEvent {
         note: Some(if satisfied { "satisfied" } else { "not satisfied" }.to_owned()),
         ..event(EventKind::Rated, at)

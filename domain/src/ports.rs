@@ -123,7 +123,7 @@ pub trait Comments: Send + Sync {
     async fn by_tracking_code(&self, code: &TrackingCode) -> DomainResult<Option<Comment>>;
     /// One page of a listing, newest first.
     async fn page(&self, query: &CommentQuery, page: PageRequest) -> DomainResult<Page>;
-    /// The number of comments a listing holds.
+    /// The number of comments a listing holds (an aggregate: bounded like statistics).
     async fn count(&self, query: &CommentQuery) -> DomainResult<u64>;
     /// Comments waiting for a moderator (pending, or hidden by flags), oldest first.
     async fn pending(&self, limit: u64) -> DomainResult<Vec<Comment>>;
@@ -147,14 +147,24 @@ pub trait Comments: Send + Sync {
         at: DateTime<Utc>,
         hide_at: u32,
     ) -> DomainResult<bool>;
+}
+
+/// Statistics: aggregates over many comments, the heaviest reads there are, so the
+/// adapter bounds how many run at once (a busy refusal beyond that) and shares one
+/// computation among identical questions asked moments apart.
+#[async_trait]
+pub trait Statistics: Send + Sync {
     /// The statistics of the comments in `scope`, grouped, ordered by key, exactly as
-    /// [`crate::stats::group`] computes them from rows (only groups with comments,
-    /// except that [`Grouping::Total`] always has its one group).
+    /// [`crate::stats::group`] computes them from rows. The answer may come from a
+    /// computation of the same question (unit, period, category, grouping) made a short
+    /// while ago, deadlines then counted at its `now`. `admit` is asked only when this
+    /// question is computed anew; its refusal refuses.
     async fn response_stats(
         &self,
         scope: &StatsScope,
         grouping: Grouping,
-    ) -> DomainResult<Vec<(String, ResponseStats)>>;
+        admit: &dyn Admit,
+    ) -> DomainResult<Arc<[(String, ResponseStats)]>>;
 }
 
 /// A new staff account to store.

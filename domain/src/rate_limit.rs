@@ -26,6 +26,9 @@ pub enum Action {
     /// `commentByTrackingCode`, per client address (codes must not be guessable by
     /// trying many).
     TrackPerAddress,
+    /// Statistics computed anew, `totalCount` and the CSV exports, per client address:
+    /// the reads that aggregate many comments.
+    StatsPerAddress,
 }
 
 /// The shortest time between two refilled requests that a limit can count.
@@ -78,7 +81,7 @@ impl fmt::Display for Quota {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::StartSessionPerAddress,
         Self::SubmitPerToken,
         Self::SubmitPerAddress,
@@ -87,6 +90,7 @@ impl Action {
         Self::Flag,
         Self::Support,
         Self::TrackPerAddress,
+        Self::StatsPerAddress,
     ];
 
     /// Short stable name, used in keys and settings.
@@ -100,6 +104,7 @@ impl Action {
             Self::Flag => "flag",
             Self::Support => "support",
             Self::TrackPerAddress => "track_per_address",
+            Self::StatsPerAddress => "stats_per_address",
         }
     }
 
@@ -125,6 +130,7 @@ impl Action {
             Self::Flag => quota(10, 3600),
             Self::Support => quota(60, 3600),
             Self::TrackPerAddress => quota(120, 60),
+            Self::StatsPerAddress => quota(60, 60),
         }
     }
 }

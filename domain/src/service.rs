@@ -21,6 +21,7 @@ use crate::comment::{Comment, CommentChange, EventKind};
 use crate::ports::Notification;
 use crate::ports::{
     Accounts, Categories, Comments, Deadlines, Geography, ModerationQueue, Notifier, PasswordHasher, RateLimiter,
+    Statistics,
 };
 use crate::rate_limit::Action;
 
@@ -28,7 +29,7 @@ pub use accounts::StaffSession;
 pub use export::{EXPORT_COLUMNS, Export, ExportFilter, ExportPage, ExportRow, MAX_EXPORT_PAGE};
 pub use live::Watch;
 pub use moderation::{Decision, RejectReason};
-pub use reads::{CommentFilter, InboxFilter, Listing, MAX_PAGE, RankingOrder};
+pub use reads::{CommentFilter, InboxFilter, Listing, MAX_PAGE, RankingOrder, StatsFilter};
 pub use submission::Submission;
 
 /// The adapters the services work with.
@@ -40,6 +41,8 @@ pub struct Ports {
     pub categories: Arc<dyn Categories>,
     /// Comments and their history.
     pub comments: Arc<dyn Comments>,
+    /// Statistics over comments.
+    pub statistics: Arc<dyn Statistics>,
     /// Sessions and staff accounts.
     pub accounts: Arc<dyn Accounts>,
     /// Password hashing.
@@ -61,12 +64,16 @@ pub struct Ports {
 pub struct Rules {
     /// How long a staff login lasts.
     pub staff_session_ttl: Duration,
+    /// The smallest group a breakdown by a personal attribute shows
+    /// (`MATI_MIN_GROUP_SIZE`).
+    pub min_group_size: u64,
 }
 
 impl Default for Rules {
     fn default() -> Self {
         Self {
             staff_session_ttl: Duration::hours(12),
+            min_group_size: crate::stats::MIN_GROUP_SIZE,
         }
     }
 }

@@ -1,11 +1,12 @@
-//! Response statistics, exactly as PRODUCT.md §5 defines them. The store hands over one
-//! [`StatsRow`] per comment routed in the period inside the unit, or — on PostgreSQL,
-//! for speed — computes the same numbers in SQL; the definitions here are the
-//! reference both are tested against.
+//! Response statistics, exactly as PRODUCT.md §5 defines them. The store streams one
+//! [`StatsRow`] per comment routed in the period inside the unit into a [`Grouper`], or
+//! — on PostgreSQL, for speed — computes the same numbers in SQL; the definitions here
+//! are the reference both are tested against. Breakdowns by a personal attribute go
+//! through [`suppress`] before anyone sees them.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Offset, Utc};
 
 use crate::comment::Gender;
 use crate::geography::{AdminLevel, UnitCode};
@@ -32,8 +33,12 @@ pub struct StatsRow {
     pub resolved_at: Option<DateTime<Utc>>,
     /// Its current status.
     pub status: CommentStatus,
-    /// The citizen's rating of the resolution.
-    pub satisfied: Option<bool>,
+    /// Every rating the citizen gave it.
+    pub ratings: u32,
+    /// Of them, the satisfied ones.
+    pub satisfied_ratings: u32,
+    /// Whether the citizen reopened it.
+    pub reopened: bool,
     /// The levels it was escalated away from ([`AdminLevel::bit`]).
     pub escalated_levels: i32,
 }
@@ -69,8 +74,32 @@ pub enum Grouping {
     Gender,
 }
 
+impl Grouping {
+    /// Whether the groups are people sharing a personal attribute, so that a small
+    /// group could single someone out ([`suppress`]).
+    pub const fn is_personal(self) -> bool {
+        matches!(self, Self::Gender)
+    }
+
+    /// The keys every breakdown lists, empty groups included, when the set is closed
+    /// (a personal attribute: a missing group would tell as much as a zero).
+    pub const fn keys(self) -> &'static [&'static str] {
+        match self {
+            Self::Gender => &GENDER_KEYS,
+            _ => &[],
+        }
+    }
+}
+
 /// Key of comments whose submitter declared no gender.
 pub const UNDECLARED: &str = "UNDECLARED";
+
+/// Every key of a breakdown by gender.
+pub const GENDER_KEYS: [&str; 4] = ["FEMALE", "MALE", "OTHER", UNDECLARED];
+
+/// The default smallest group a breakdown by a personal attribute shows
+/// (`MATI_MIN_GROUP_SIZE`).
+pub const MIN_GROUP_SIZE: u64 = 5;
 
 /// The counters of §5 for one group.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -91,12 +120,15 @@ pub struct ResponseStats {
     pub acknowledged: u64,
     /// Of them, those escalated away from the unit (never for the country).
     pub escalated_away: u64,
-    /// Of them, those whose resolution the citizen rated.
+    /// The ratings their citizens gave (a comment reopened and rated again counts
+    /// twice: every rating counts, the "not satisfied" that reopened it too).
     pub rated: u64,
-    /// Of those rated, the satisfied ones.
+    /// Of those ratings, the satisfied ones.
     pub satisfied: u64,
     /// satisfied / rated; none when nothing was rated.
     pub satisfaction_rate: Option<f64>,
+    /// Of them, those the citizen reopened as not satisfied.
+    pub reopened: u64,
     /// Median hours from routing to the first response (nearest rank), none if none.
     pub median_hours_to_first_response: Option<f64>,
     /// 90th percentile of the same (nearest rank).
@@ -141,21 +173,38 @@ fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     seconds / 3600.0
 }
 
-/// Computes the counters for `unit` over `rows` (already restricted to the unit and the
-/// period) at `now`. `unit` decides what "escalated away" means: from it to above it.
-pub fn compute<'a>(
-    unit: Option<UnitCode>,
-    rows: impl IntoIterator<Item = &'a StatsRow>,
-    now: DateTime<Utc>,
-) -> ResponseStats {
-    let away = unit.as_ref().map_or(0, |u| u.level().bit());
-    let mut stats = ResponseStats {
-        unit,
-        ..ResponseStats::default()
-    };
-    let mut to_first = Vec::new();
-    let mut to_resolution = Vec::new();
-    for row in rows {
+/// The counters of one group, fed one row at a time: memory grows with the answered
+/// comments (their times, for the percentiles), never with whole rows.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    stats: ResponseStats,
+    away: i32,
+    to_first: Vec<f64>,
+    to_resolution: Vec<f64>,
+}
+
+impl Tally {
+    /// An empty tally for `unit`, which decides what "escalated away" means: from it to
+    /// above it.
+    pub fn new(unit: Option<UnitCode>) -> Self {
+        Self {
+            away: unit.as_ref().map_or(0, |u| u.level().bit()),
+            stats: ResponseStats {
+                unit,
+                ..ResponseStats::default()
+            },
+            to_first: Vec::new(),
+            to_resolution: Vec::new(),
+        }
+    }
+
+    /// Counts one row (restricted to the unit and the period already) at `now`. A
+    /// comment rejected after routing does not count: the unit could not act on it.
+    pub fn add(&mut self, row: &StatsRow, now: DateTime<Utc>) {
+        if row.status == CommentStatus::Rejected {
+            return;
+        }
+        let stats = &mut self.stats;
         stats.received += 1;
         if row.acknowledged_at.is_some() {
             stats.acknowledged += 1;
@@ -163,40 +212,101 @@ pub fn compute<'a>(
         if row.status == CommentStatus::Resolved {
             stats.resolved += 1;
             if let Some(resolved) = row.resolved_at {
-                to_resolution.push(hours(row.routed_at, resolved));
+                self.to_resolution.push(hours(row.routed_at, resolved));
             }
         }
-        if row.escalated_levels & away != 0 {
+        if row.escalated_levels & self.away != 0 {
             stats.escalated_away += 1;
         }
-        if let Some(satisfied) = row.satisfied {
-            stats.rated += 1;
-            stats.satisfied += u64::from(satisfied);
-        }
+        stats.rated += u64::from(row.ratings);
+        stats.satisfied += u64::from(row.satisfied_ratings);
+        stats.reopened += u64::from(row.reopened);
         match row.first_response_at {
-            Some(first) => to_first.push(hours(row.routed_at, first)),
+            Some(first) => self.to_first.push(hours(row.routed_at, first)),
             None if row.due_at.is_some_and(|due| due < now) => stats.overdue += 1,
             None => {}
         }
     }
-    to_first.sort_by(f64::total_cmp);
-    to_resolution.sort_by(f64::total_cmp);
-    stats.responded = to_first.len() as u64;
-    stats.response_rate = ratio(stats.responded, stats.received);
-    stats.satisfaction_rate = (stats.rated > 0).then(|| ratio(stats.satisfied, stats.rated));
-    stats.median_hours_to_first_response = nearest_rank(&to_first, 50.0);
-    stats.p90_hours_to_first_response = nearest_rank(&to_first, 90.0);
-    stats.median_hours_to_resolution = nearest_rank(&to_resolution, 50.0);
-    stats.p90_hours_to_resolution = nearest_rank(&to_resolution, 90.0);
-    stats
+
+    /// The counters.
+    pub fn finish(mut self) -> ResponseStats {
+        self.to_first.sort_by(f64::total_cmp);
+        self.to_resolution.sort_by(f64::total_cmp);
+        let mut stats = self.stats;
+        stats.responded = self.to_first.len() as u64;
+        stats.response_rate = ratio(stats.responded, stats.received);
+        stats.satisfaction_rate = (stats.rated > 0).then(|| ratio(stats.satisfied, stats.rated));
+        stats.median_hours_to_first_response = nearest_rank(&self.to_first, 50.0);
+        stats.p90_hours_to_first_response = nearest_rank(&self.to_first, 90.0);
+        stats.median_hours_to_resolution = nearest_rank(&self.to_resolution, 50.0);
+        stats.p90_hours_to_resolution = nearest_rank(&self.to_resolution, 90.0);
+        stats
+    }
+}
+
+/// Computes the counters for `unit` over `rows` (already restricted to the unit and the
+/// period) at `now`. `unit` decides what "escalated away" means: from it to above it.
+pub fn compute<'a>(
+    unit: Option<UnitCode>,
+    rows: impl IntoIterator<Item = &'a StatsRow>,
+    now: DateTime<Utc>,
+) -> ResponseStats {
+    let mut tally = Tally::new(unit);
+    for row in rows {
+        tally.add(row, now);
+    }
+    tally.finish()
+}
+
+/// Cambodia's time: UTC+7 all year, no daylight saving.
+fn cambodia() -> FixedOffset {
+    FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| Utc.fix())
 }
 
 /// The month of `at` in Cambodia (UTC+7, no daylight saving), as `YYYY-MM`.
 pub fn month_of(at: DateTime<Utc>) -> String {
-    match FixedOffset::east_opt(7 * 3600) {
-        Some(ict) => at.with_timezone(&ict).format("%Y-%m").to_string(),
-        None => at.format("%Y-%m").to_string(),
+    at.with_timezone(&cambodia()).format("%Y-%m").to_string()
+}
+
+/// The midnight in Cambodia that starts the day of `at`.
+fn start_of_day(at: DateTime<Utc>) -> DateTime<Utc> {
+    let local = at.with_timezone(&cambodia());
+    let midnight = local.date_naive().and_time(NaiveTime::MIN);
+    midnight
+        .and_local_timezone(cambodia())
+        .single()
+        .map_or(at, |m| m.with_timezone(&Utc))
+}
+
+/// The period statistics count: whole days in Cambodia's time (PRODUCT.md §5), `from`
+/// moved back to the midnight that starts its day and `to` on to the next midnight
+/// unless it is one. A period of a microsecond around one comment's routing is a day.
+pub fn whole_days(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let to = to.map(|to| {
+        let start = start_of_day(to);
+        if start == to { to } else { start + Duration::days(1) }
+    });
+    (from.map(start_of_day), to)
+}
+
+/// `groups` with a zero group for every key of `grouping`'s closed set that had no
+/// rows (for stores that aggregate in SQL, which only yields groups with rows).
+pub fn with_every_key(
+    scope: &StatsScope,
+    grouping: Grouping,
+    groups: Vec<(String, ResponseStats)>,
+) -> Vec<(String, ResponseStats)> {
+    let mut groups: BTreeMap<String, ResponseStats> = groups.into_iter().collect();
+    for key in grouping.keys() {
+        groups.entry((*key).to_owned()).or_insert_with(|| ResponseStats {
+            unit: scope.within.clone(),
+            ..ResponseStats::default()
+        });
     }
+    groups.into_iter().collect()
 }
 
 /// The key of `row` under `grouping`.
@@ -214,26 +324,98 @@ pub fn key_of(row: &StatsRow, grouping: Grouping) -> String {
     }
 }
 
-/// Groups `rows` (already within the scope) and computes each group, ordered by key.
-/// Under [`Grouping::Child`] each group counts escalations away from its child unit;
-/// otherwise away from the scope's unit.
+/// Rows grouped as they stream in, each group tallied on its own.
+#[derive(Debug, Clone)]
+pub struct Grouper {
+    scope: StatsScope,
+    grouping: Grouping,
+    groups: BTreeMap<String, Tally>,
+}
+
+impl Grouper {
+    /// An empty grouping of the rows of `scope`.
+    pub fn new(scope: &StatsScope, grouping: Grouping) -> Self {
+        let mut grouper = Self {
+            scope: scope.clone(),
+            grouping,
+            groups: BTreeMap::new(),
+        };
+        if grouping == Grouping::Total {
+            grouper.tally(String::new());
+        }
+        for key in grouping.keys() {
+            grouper.tally((*key).to_owned());
+        }
+        grouper
+    }
+
+    fn tally(&mut self, key: String) -> &mut Tally {
+        let (grouping, within) = (self.grouping, &self.scope.within);
+        self.groups.entry(key).or_insert_with_key(|key| {
+            // Under a breakdown by child unit, escalations count away from the child.
+            let unit = match grouping {
+                Grouping::Child(_) => UnitCode::parse("unit", key).ok(),
+                _ => within.clone(),
+            };
+            Tally::new(unit)
+        })
+    }
+
+    /// Counts one row (already within the scope).
+    pub fn add(&mut self, row: &StatsRow) {
+        let now = self.scope.now;
+        let key = key_of(row, self.grouping);
+        self.tally(key).add(row, now);
+    }
+
+    /// Every group, ordered by key: only groups with rows, but for the one group of
+    /// [`Grouping::Total`] and the closed key sets of [`Grouping::keys`], always there.
+    pub fn finish(self) -> Vec<(String, ResponseStats)> {
+        self.groups
+            .into_iter()
+            .map(|(key, tally)| (key, tally.finish()))
+            .filter(|(key, stats)| stats.received > 0 || key.is_empty() || self.grouping.keys().contains(&key.as_str()))
+            .collect()
+    }
+}
+
+/// Groups `rows` (already within the scope) and computes each group, ordered by key, as
+/// a [`Grouper`] does.
 pub fn group(scope: &StatsScope, grouping: Grouping, rows: &[StatsRow]) -> Vec<(String, ResponseStats)> {
-    let mut groups: BTreeMap<String, Vec<&StatsRow>> = BTreeMap::new();
+    let mut grouper = Grouper::new(scope, grouping);
     for row in rows {
-        groups.entry(key_of(row, grouping)).or_default().push(row);
+        grouper.add(row);
     }
-    if grouping == Grouping::Total {
-        groups.entry(String::new()).or_default();
-    }
+    grouper.finish()
+}
+
+/// One group of a breakdown by a personal attribute: its counters, or none when the
+/// group is too small to show.
+pub type Cell = (String, Option<ResponseStats>);
+
+/// Suppresses the groups of a breakdown by a personal attribute that could single
+/// someone out (PRODUCT.md §5): every group with fewer than `min` comments, empty ones
+/// included (a zero next to a small total tells as much as the count), and, when that
+/// hides only one group, the next smallest too — otherwise the total minus the shown
+/// groups would give the hidden one back. Expects every key of the attribute
+/// ([`Grouping::keys`]).
+pub fn suppress(groups: Vec<(String, ResponseStats)>, min: u64) -> Vec<Cell> {
+    let small = |stats: &ResponseStats| stats.received < min;
+    let hidden = groups.iter().filter(|(_, stats)| small(stats)).count();
+    let also = if hidden == 1 {
+        groups
+            .iter()
+            .filter(|(_, stats)| !small(stats))
+            .min_by_key(|(key, stats)| (stats.received, key.clone()))
+            .map(|(key, _)| key.clone())
+    } else {
+        None
+    };
     groups
         .into_iter()
-        .map(|(key, rows)| {
-            let unit = match grouping {
-                Grouping::Child(_) => UnitCode::parse("unit", &key).ok(),
-                _ => scope.within.clone(),
-            };
-            let stats = compute(unit, rows, scope.now);
-            (key, stats)
+        .map(|(key, stats)| {
+            let shown = !small(&stats) && also.as_ref() != Some(&key);
+            (key, shown.then_some(stats))
         })
         .collect()
 }

@@ -5,6 +5,7 @@
 pub mod bootstrap;
 pub mod db;
 pub mod gazetteer;
+pub mod heavy;
 pub mod limits;
 pub mod migration;
 pub mod outbox;
@@ -13,5 +14,6 @@ pub mod queue;
 pub mod redis;
 pub mod repo;
 pub mod seed;
+pub mod statistics;
 
 pub use db::{Db, PoolSettings};

@@ -212,6 +212,9 @@ impl TestApp {
             .env("MATI_DATABASE_URL", db.url())
             .env("MATI_LISTEN", "127.0.0.1:0")
             .env("MATI_LOG", "info,sqlx=warn")
+            // Tests change comments and read statistics at once: no answer is reused
+            // (tests of the cache set their own lifetime).
+            .env("MATI_STATS_CACHE_SECS", "0")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -16,8 +16,9 @@ fn stats_query(root: &str) -> String {
     )
 }
 
-const FROM: &str = "2025-03-01T00:00:00Z";
-const TO: &str = "2025-04-01T00:00:00Z";
+// Public periods are whole days in Cambodia's time: midnight in Phnom Penh.
+const FROM: &str = "2025-03-01T00:00:00+07:00";
+const TO: &str = "2025-04-01T00:00:00+07:00";
 
 /// received, responded, resolved, overdue, median and p90 hours.
 type Expect = (u64, u64, u64, u64, Option<f64>, Option<f64>);

@@ -1,22 +1,29 @@
 //! `GET /exports/stats.csv`: the response statistics of a unit (the country when no
-//! `unitCode`) and of each of its child administrations, one row each, with the filters
-//! of the statistics queries: `unitCode`, `categoryCode`, `from`, `to`. Same counters and
-//! definitions as `responseStats`; UTF-8 with a byte-order mark for spreadsheets.
+//! `unitCode`) and of each of its child administrations, one row each, then the unit's
+//! breakdown by gender (column `gender`), with the filters of the statistics queries:
+//! `unitCode`, `categoryCode`, `from`, `to`. Same counters, definitions and whole days as
+//! `responseStats`; a gender group too small to show has `suppressed` true and empty
+//! counters, as in `byGender`. UTF-8 with a byte-order mark for spreadsheets. Computed
+//! anew, it counts against `MATI_RATE_LIMIT_STATS_PER_ADDRESS` like the queries.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
 use mati_domain::geography::{AdminLevel, UnitCode};
+use mati_domain::rate_limit::Origin;
+use mati_domain::service::StatsFilter;
 use mati_domain::stats::ResponseStats;
 use mati_domain::{DomainError, DomainResult};
 
 use super::{BOM, csv_file, fail, instant, parameters};
 use crate::http::AppState;
+use crate::net::client_address;
 
-const COLUMNS: [&str; 16] = [
+const COLUMNS: [&str; 19] = [
     "unit_code",
     "unit_en",
     "unit_km",
@@ -33,18 +40,13 @@ const COLUMNS: [&str; 16] = [
     "p90_hours_to_first_response",
     "median_hours_to_resolution",
     "p90_hours_to_resolution",
+    "reopened",
+    "gender",
+    "suppressed",
 ];
 
-#[derive(Default)]
-struct Filter {
-    unit_code: Option<String>,
-    category_code: Option<String>,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-}
-
-fn filter(params: &[(String, String)]) -> DomainResult<Filter> {
-    let mut filter = Filter::default();
+fn filter(params: &[(String, String)]) -> DomainResult<StatsFilter> {
+    let mut filter = StatsFilter::default();
     for (name, value) in parameters(params, &["unitCode", "categoryCode", "from", "to"])? {
         match name {
             "unitCode" => filter.unit_code = Some(value.to_owned()),
@@ -60,16 +62,17 @@ fn number(value: Option<f64>) -> String {
     value.map(|v| format!("{v:.4}")).unwrap_or_default()
 }
 
-fn record(stats: &ResponseStats, names: &HashMap<UnitCode, (String, String)>) -> Vec<String> {
-    let (en, km) = stats
-        .unit
-        .as_ref()
+/// The unit's code and names (the country's when none).
+fn unit_columns(unit: Option<&UnitCode>, names: &HashMap<UnitCode, (String, String)>) -> [String; 3] {
+    let (en, km) = unit
         .and_then(|u| names.get(u).cloned())
         .unwrap_or_else(|| ("Cambodia".to_owned(), "កម្ពុជា".to_owned()));
-    vec![
-        stats.unit.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default(),
-        en,
-        km,
+    [unit.map(|u| u.as_str().to_owned()).unwrap_or_default(), en, km]
+}
+
+/// The counters of a row, in the order of [`COLUMNS`] from `received` to `reopened`.
+fn counters(stats: &ResponseStats) -> [String; 14] {
+    [
         stats.received.to_string(),
         stats.responded.to_string(),
         format!("{:.4}", stats.response_rate),
@@ -83,20 +86,36 @@ fn record(stats: &ResponseStats, names: &HashMap<UnitCode, (String, String)>) ->
         number(stats.p90_hours_to_first_response),
         number(stats.median_hours_to_resolution),
         number(stats.p90_hours_to_resolution),
+        stats.reopened.to_string(),
     ]
 }
 
-async fn rows(state: &AppState, filter: &Filter) -> DomainResult<Vec<Vec<String>>> {
+fn record(
+    unit: Option<&UnitCode>,
+    stats: Option<&ResponseStats>,
+    gender: &str,
+    names: &HashMap<UnitCode, (String, String)>,
+) -> Vec<String> {
+    let mut row: Vec<String> = unit_columns(unit, names).into();
+    match stats {
+        Some(stats) => row.extend(counters(stats)),
+        None => row.extend(std::iter::repeat_n(String::new(), 14)),
+    }
+    row.push(gender.to_owned());
+    row.push(stats.is_none().to_string());
+    row
+}
+
+async fn rows(state: &AppState, filter: &StatsFilter, origin: &Origin) -> DomainResult<Vec<Vec<String>>> {
     let mati = &state.mati;
-    let (unit, category) = (filter.unit_code.as_deref(), filter.category_code.as_deref());
-    let total = mati.response_stats(unit, filter.from, filter.to, category).await?;
+    let total = mati.response_stats(filter, origin).await?;
     let is_commune = total.unit.as_ref().is_some_and(|u| u.level() == AdminLevel::Commune);
     let children = if is_commune {
         Vec::new()
     } else {
-        mati.response_stats_by_child(unit, filter.from, filter.to, category)
-            .await?
+        mati.response_stats_by_child(filter, origin).await?
     };
+    let genders = mati.response_stats_by_gender(filter, origin).await?;
     let codes: Vec<UnitCode> = std::iter::once(&total)
         .chain(&children)
         .filter_map(|s| s.unit.clone())
@@ -109,9 +128,15 @@ async fn rows(state: &AppState, filter: &Filter) -> DomainResult<Vec<Vec<String>
         .into_iter()
         .map(|u| (u.code, (u.name_en, u.name_km)))
         .collect();
+    let unit = total.unit.clone();
     Ok(std::iter::once(&total)
         .chain(&children)
-        .map(|s| record(s, &names))
+        .map(|s| record(s.unit.as_ref(), Some(s), "", &names))
+        .chain(
+            genders
+                .iter()
+                .map(|(gender, stats)| record(unit.as_ref(), stats.as_ref(), gender, &names)),
+        )
         .collect())
 }
 
@@ -132,8 +157,13 @@ fn encode(rows: &[Vec<String>]) -> DomainResult<Vec<u8>> {
 /// The statistics export (see the module documentation).
 pub async fn stats(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
+    let origin = Origin {
+        address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
+    };
     let Ok(Query(params)) = params else {
         return fail(DomainError::invalid(
             "query",
@@ -143,7 +173,7 @@ pub async fn stats(
     };
     let body = async {
         let filter = filter(&params)?;
-        encode(&rows(&state, &filter).await?)
+        encode(&rows(&state, &filter, &origin).await?)
     };
     match body.await {
         Ok(body) => csv_file("attachment; filename=\"mati-stats.csv\"", body),

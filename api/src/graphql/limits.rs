@@ -1,11 +1,11 @@
 //! Limits on the shape of a request, checked on the document before it runs: tokens,
 //! aliases, root fields and directives. (Depth and complexity are async-graphql's own
 //! limits, set in [`super::build_schema`]; a paged list costs by its page size, see
-//! [`page_cost`].) A request over one is refused whole with QUERY_TOO_COMPLEX and a
+//! [`page_cost`], and an aggregate [`AGGREGATE_COST`].) A request over one is refused whole with QUERY_TOO_COMPLEX and a
 //! short message.
 
 use async_graphql::parser::parse_query;
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, Field, OperationType, Selection, SelectionSet};
 use mati_domain::service::MAX_PAGE;
 
 /// The limits (settings `MATI_MAX_TOKENS`, `MATI_MAX_ALIASES`, `MATI_MAX_ROOT_FIELDS`,
@@ -40,6 +40,18 @@ pub const DEFAULT_PAGE: i32 = 20;
 /// up to a few dozen communes, a commune up to a few dozen villages).
 pub const CHILDREN_COST: usize = 25;
 
+/// What a field that aggregates many comments costs (statistics, their breakdowns,
+/// rankings, `totalCount`): about as much as a page of 50 comments with a few fields
+/// each, so that a dashboard's handful of aggregates fits in a request and dozens do not.
+pub const AGGREGATE_COST: usize = 250;
+
+/// Rows a breakdown by category may return (the table has 13 categories).
+pub const CATEGORY_ROWS: usize = 15;
+/// Rows a breakdown by month is assumed to return (a year).
+pub const MONTH_ROWS: usize = 12;
+/// Rows of a breakdown by gender.
+pub const GENDER_ROWS: usize = 4;
+
 /// The complexity of a paged list field: each of the `first` items it may return costs
 /// what one item's selection costs (`first` clamped as the services clamp it), so
 /// `comments(first: 100) { … }` costs five times `comments(first: 20) { … }`.
@@ -51,6 +63,33 @@ pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
         .unwrap_or(1)
         .saturating_mul(child_complexity)
         .saturating_add(1)
+}
+
+/// How many times `name` is selected directly in `field`'s selection set (inline
+/// fragments included; named fragments are not looked into).
+fn selected(field: &Field, name: &str) -> usize {
+    fn count(set: &SelectionSet, name: &str) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(field) => usize::from(field.node.name.node == name),
+                Selection::InlineFragment(inline) => count(&inline.node.selection_set.node, name),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    count(&field.selection_set.node, name)
+}
+
+/// The complexity of a connection (`comments`, `inbox`, `myComments`) as written in
+/// `field`: its edges cost `first` times an edge ([`page_cost`]), while each
+/// `totalCount` — one aggregate over the whole listing, [`AGGREGATE_COST`] — counts
+/// once. A `totalCount` inside a named fragment is priced per edge: more, never less.
+/// (`field` is the connection field as async-graphql hands it to a complexity
+/// expression, where it is named `__field`.)
+pub fn connection_cost(first: Option<i32>, child_complexity: usize, field: &Field) -> usize {
+    let once = (selected(field, "totalCount") * AGGREGATE_COST).min(child_complexity);
+    page_cost(first, child_complexity - once).saturating_add(once)
 }
 
 /// What a document is, as far as the transports care.
@@ -222,6 +261,27 @@ mod tests {
         assert!(check("{ a @skip(if: true) b @skip(if: true) }", &limits).is_err_and(|m| m.contains("directives")));
         let tiny = ShapeLimits { tokens: 5, ..limits };
         assert!(check("{ a b c d e f }", &tiny).is_err_and(|m| m.contains("tokens")));
+    }
+
+    #[test]
+    fn a_connection_counts_its_total_once_and_its_edges_per_item() {
+        let document = parse_query("{ comments(first: 50) { totalCount edges { node { id } } } }");
+        let Ok(document) = document else {
+            panic!("the document parses")
+        };
+        let operation = document.operations.iter().next().map(|(_, op)| op.node.clone());
+        let Some(Selection::Field(field)) =
+            operation.and_then(|op| op.selection_set.node.items.first().map(|s| s.node.clone()))
+        else {
+            panic!("a root field")
+        };
+        // Children: totalCount (250) + edges (1 + node (1 + id 1)) = 253.
+        assert_eq!(connection_cost(Some(50), 253, &field.node), 50 * 3 + 1 + AGGREGATE_COST);
+        assert_eq!(
+            page_cost(Some(50), 253),
+            50 * 253 + 1,
+            "without the total, every child is per item"
+        );
     }
 
     #[test]

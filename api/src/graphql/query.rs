@@ -4,17 +4,17 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use mati_domain::auth::Principal;
 use mati_domain::comment::CommentId;
-use mati_domain::service::{CommentFilter, InboxFilter};
+use mati_domain::service::{CommentFilter, InboxFilter, StatsFilter};
 use mati_domain::{DomainError, DomainResult};
 
 use super::error::ToGraphql;
-use super::limits::{DEFAULT_PAGE, page_cost};
+use super::limits::{AGGREGATE_COST, CHILDREN_COST, DEFAULT_PAGE, connection_cost, page_cost};
 use super::loaders::{Loaders, Wanted};
 use super::types::comment::Comment;
 use super::types::connection::{CommentConnection, parse_cursor};
 use super::types::deadline::DeadlineRule;
 use super::types::enums::{AdminLevel, CommentStatus};
-use super::types::stats::{RankingOrder, ResponseStats, Scope};
+use super::types::stats::{RankingOrder, ResponseStats};
 use super::types::unit::{AdminUnit, Category};
 use super::{context, origin};
 
@@ -79,7 +79,7 @@ impl Query {
 
     /// Approved comments, newest first: public ones, and private ones for those allowed
     /// to see them. `unitCode` keeps the comments whose commune lies inside the unit.
-    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    #[graphql(complexity = "connection_cost(first, child_complexity, __field)")]
     async fn comments(
         &self,
         ctx: &Context<'_>,
@@ -128,7 +128,7 @@ impl Query {
 
     /// CITIZEN: the caller's own comments in every status (pending, rejected and
     /// private ones too), newest first.
-    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    #[graphql(complexity = "connection_cost(first, child_complexity, __field)")]
     async fn my_comments(
         &self,
         ctx: &Context<'_>,
@@ -145,7 +145,7 @@ impl Query {
     }
 
     /// OFFICIAL: the comments currently assigned to the caller's unit, newest first.
-    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    #[graphql(complexity = "connection_cost(first, child_complexity, __field)")]
     async fn inbox(
         &self,
         ctx: &Context<'_>,
@@ -184,7 +184,7 @@ impl Query {
 
     /// The units of one level that received comments in the period, ranked by response
     /// rate or by median hours to the first response.
-    #[graphql(complexity = "page_cost(Some(first), child_complexity)")]
+    #[graphql(complexity = "AGGREGATE_COST + page_cost(Some(first), child_complexity)")]
     async fn response_ranking(
         &self,
         ctx: &Context<'_>,
@@ -195,8 +195,13 @@ impl Query {
         #[graphql(default_with = "DEFAULT_PAGE")] first: i32,
     ) -> async_graphql::Result<Vec<ResponseStats>> {
         let (mati, _) = context(ctx)?;
+        let filter = StatsFilter {
+            from,
+            to,
+            ..StatsFilter::default()
+        };
         let ranked = mati
-            .response_ranking(level.into(), order_by.into(), from, to, first.into())
+            .response_ranking(level.into(), order_by.into(), &filter, first.into(), &origin(ctx))
             .await
             .gql()?;
         Ok(ranked.into_iter().map(ResponseStats::row).collect())
@@ -211,7 +216,9 @@ impl Query {
     }
 
     /// Response statistics of a unit (the country when none) for comments routed in
-    /// [from, to).
+    /// [from, to), counted in whole days of Cambodia's time (UTC+7): `from` moves back to
+    /// the start of its day, `to` on to the end of its day.
+    #[graphql(complexity = "AGGREGATE_COST + child_complexity")]
     async fn response_stats(
         &self,
         ctx: &Context<'_>,
@@ -221,22 +228,19 @@ impl Query {
         #[graphql(desc = "Only comments of this category.")] category_code: Option<ID>,
     ) -> async_graphql::Result<ResponseStats> {
         let (mati, _) = context(ctx)?;
-        let unit_code = unit_code.map(|c| c.0);
-        let category_code = category_code.map(|c| c.0);
-        let stats = mati
-            .response_stats(unit_code.as_deref(), from, to, category_code.as_deref())
-            .await
-            .gql()?;
-        let scope = Scope {
-            unit_code,
+        let filter = StatsFilter {
+            unit_code: unit_code.map(|c| c.0),
             from,
             to,
-            category_code,
+            category_code: category_code.map(|c| c.0),
         };
-        Ok(ResponseStats::new(stats, scope))
+        let stats = mati.response_stats(&filter, &origin(ctx)).await.gql()?;
+        Ok(ResponseStats::new(stats, filter))
     }
 
-    /// One row per child unit of `unitCode` (per province when null).
+    /// One row per child unit of `unitCode` (per province when null), over the same
+    /// whole days as `responseStats`.
+    #[graphql(complexity = "AGGREGATE_COST + child_complexity * CHILDREN_COST")]
     async fn response_stats_by_child(
         &self,
         ctx: &Context<'_>,
@@ -246,15 +250,13 @@ impl Query {
         #[graphql(desc = "Only comments of this category.")] category_code: Option<ID>,
     ) -> async_graphql::Result<Vec<ResponseStats>> {
         let (mati, _) = context(ctx)?;
-        let stats = mati
-            .response_stats_by_child(
-                unit_code.as_ref().map(|c| c.as_str()),
-                from,
-                to,
-                category_code.as_ref().map(|c| c.as_str()),
-            )
-            .await
-            .gql()?;
+        let filter = StatsFilter {
+            unit_code: unit_code.map(|c| c.0),
+            from,
+            to,
+            category_code: category_code.map(|c| c.0),
+        };
+        let stats = mati.response_stats_by_child(&filter, &origin(ctx)).await.gql()?;
         Ok(stats.into_iter().map(ResponseStats::row).collect())
     }
 }

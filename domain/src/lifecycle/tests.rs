@@ -170,6 +170,16 @@ fn an_unsatisfied_citizen_reopens_once_only() {
 }
 
 #[test]
+fn every_rating_counts_the_one_that_reopens_too() {
+    let reopened = ok(rate(&resolved(), false, t0())).comment;
+    assert_eq!((reopened.ratings, reopened.satisfied_ratings), (1, 0));
+    let resolved_again = ok(resolve(&reopened, "Really fixed.".into(), by(9))).comment;
+    let pleased = ok(rate(&resolved_again, true, t0())).comment;
+    assert_eq!((pleased.ratings, pleased.satisfied_ratings), (2, 1));
+    assert_eq!(pleased.satisfied, Some(true));
+}
+
+#[test]
 fn an_overdue_comment_escalates_to_the_parent_with_both_units_and_fresh_deadlines() {
     let comment = routed();
     let early = escalate(&comment, code("1201"), &DeadlinePolicy::default(), by(24).at);

@@ -36,6 +36,8 @@ pub fn pending(at: DateTime<Utc>) -> Comment {
         first_response_at: None,
         resolved_at: None,
         satisfied: None,
+        ratings: 0,
+        satisfied_ratings: 0,
         reopen_count: 0,
         support_count: 0,
         version: 1,

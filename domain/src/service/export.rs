@@ -15,6 +15,7 @@ use crate::comment::{Comment, CommentId};
 use crate::geography::{AdminLevel, AdminUnit, UnitCode};
 use crate::lifecycle::CommentStatus;
 use crate::ports::{CommentQuery, PageRequest, Visibility};
+use crate::rate_limit::{Action, Origin};
 use crate::{deadline, privacy};
 
 /// The columns of an export, in order; [`ExportRow::fields`] follows them.
@@ -142,9 +143,11 @@ fn row(
 
 impl Mati {
     /// Checks an export's filters (unknown units and categories, an empty period are
-    /// BAD_USER_INPUT), so that they fail before the first row is written.
-    pub async fn prepare_export(&self, filter: ExportFilter) -> DomainResult<Export> {
+    /// BAD_USER_INPUT), so that they fail before the first row is written. An export
+    /// reads many comments: it counts against the caller's address like statistics.
+    pub async fn prepare_export(&self, filter: ExportFilter, origin: &Origin) -> DomainResult<Export> {
         check_period(filter.from, filter.to)?;
+        self.limit(Action::StatsPerAddress, origin.address_key()).await?;
         let within = match filter.unit_code.as_deref() {
             Some(raw) => Some(
                 self.existing_unit("unitCode", UnitCode::parse("unitCode", raw)?)

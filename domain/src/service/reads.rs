@@ -1,6 +1,6 @@
 //! Reading: the gazetteer, categories, comments, listings and statistics.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 use super::Mati;
 use crate::auth::{Principal, Role};
@@ -8,9 +8,9 @@ use crate::category::Category;
 use crate::comment::{Comment, CommentId};
 use crate::geography::{AdminLevel, AdminUnit, UnitCode, UnitFilter};
 use crate::lifecycle::CommentStatus;
-use crate::ports::{CommentQuery, Page, PageRequest, Visibility};
+use crate::ports::{Admit, CommentQuery, Page, PageRequest, Visibility};
 use crate::rate_limit::{Action, Origin};
-use crate::stats::{self, Grouping, ResponseStats, StatsScope};
+use crate::stats::{self, Cell, Grouping, ResponseStats, StatsScope};
 use crate::tracking::TrackingCode;
 use crate::{DomainError, DomainResult, privacy, text};
 
@@ -46,6 +46,20 @@ pub struct InboxFilter {
     pub status: Option<CommentStatus>,
     /// Only comments past their first-response deadline without a response.
     pub overdue_only: bool,
+}
+
+/// The question statistics answer: a unit (the country when none), a period, a
+/// category.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsFilter {
+    /// The unit's code (a commune, district or province).
+    pub unit_code: Option<String>,
+    /// Start of the period, moved back to the start of its day in Cambodia.
+    pub from: Option<DateTime<Utc>>,
+    /// End of the period (exclusive), moved on to the end of its day in Cambodia.
+    pub to: Option<DateTime<Utc>>,
+    /// Only comments of this category.
+    pub category_code: Option<String>,
 }
 
 /// A listing: the query behind it (for counting) and one page.
@@ -199,48 +213,54 @@ impl Mati {
         Ok(Listing { query, page })
     }
 
-    /// How many comments a listing holds.
-    pub async fn count(&self, query: &CommentQuery) -> DomainResult<u64> {
+    /// How many comments a listing holds: an aggregate, counted against the caller's
+    /// address like statistics.
+    pub async fn count(&self, query: &CommentQuery, origin: &Origin) -> DomainResult<u64> {
+        self.limit(Action::StatsPerAddress, origin.address_key()).await?;
         self.ports.comments.count(query).await
     }
 
-    /// PRODUCT.md §5 for a unit (the country when none) and a period.
-    pub async fn response_stats(
-        &self,
-        unit_code: Option<&str>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        category_code: Option<&str>,
-    ) -> DomainResult<ResponseStats> {
-        let scope = self.stats_scope(unit_code, from, to, category_code).await?;
-        let mut groups = self.ports.comments.response_stats(&scope, Grouping::Total).await?;
-        let mut stats = groups.pop().map(|(_, s)| s).unwrap_or_default();
+    /// PRODUCT.md §5 for a unit (the country when none), a period and a category.
+    pub async fn response_stats(&self, filter: &StatsFilter, origin: &Origin) -> DomainResult<ResponseStats> {
+        let scope = self.stats_scope(filter).await?;
+        let groups = self.aggregate(&scope, Grouping::Total, origin).await?;
+        let mut stats = groups.first().map(|(_, s)| s.clone()).unwrap_or_default();
         stats.unit = scope.within;
         Ok(stats)
     }
 
-    /// The same statistics broken down by category, month or gender.
+    /// The same statistics broken down by category or month (not by a personal
+    /// attribute: see [`Mati::response_stats_by_gender`]).
     pub async fn response_stats_breakdown(
         &self,
-        unit_code: Option<&str>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        category_code: Option<&str>,
+        filter: &StatsFilter,
         grouping: Grouping,
+        origin: &Origin,
     ) -> DomainResult<Vec<(String, ResponseStats)>> {
-        let scope = self.stats_scope(unit_code, from, to, category_code).await?;
-        self.ports.comments.response_stats(&scope, grouping).await
+        if grouping.is_personal() {
+            return Err(DomainError::Internal(format!(
+                "{grouping:?} is a personal attribute; its groups must be suppressed"
+            )));
+        }
+        let scope = self.stats_scope(filter).await?;
+        Ok(self.aggregate(&scope, grouping, origin).await?.to_vec())
+    }
+
+    /// The same statistics by the submitter's self-declared gender, every gender listed;
+    /// a group too small to show someone safely is suppressed (none), never a small count.
+    pub async fn response_stats_by_gender(&self, filter: &StatsFilter, origin: &Origin) -> DomainResult<Vec<Cell>> {
+        let scope = self.stats_scope(filter).await?;
+        let groups = self.aggregate(&scope, Grouping::Gender, origin).await?;
+        Ok(stats::suppress(groups.to_vec(), self.rules.min_group_size))
     }
 
     /// One row per child administration of the unit (per province for the country).
     pub async fn response_stats_by_child(
         &self,
-        unit_code: Option<&str>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        category_code: Option<&str>,
+        filter: &StatsFilter,
+        origin: &Origin,
     ) -> DomainResult<Vec<ResponseStats>> {
-        let scope = self.stats_scope(unit_code, from, to, category_code).await?;
+        let scope = self.stats_scope(filter).await?;
         let level = match &scope.within {
             None => AdminLevel::Province,
             Some(unit) => match unit.level().child() {
@@ -268,12 +288,8 @@ impl Mati {
             .into_iter()
             .map(|u| u.code)
             .collect();
-        let groups = self
-            .ports
-            .comments
-            .response_stats(&scope, Grouping::Child(level))
-            .await?;
-        Ok(stats::by_child(&children, groups))
+        let groups = self.aggregate(&scope, Grouping::Child(level), origin).await?;
+        Ok(stats::by_child(&children, groups.to_vec()))
     }
 
     /// The units of `level` that received comments in the period, best first: by
@@ -283,9 +299,9 @@ impl Mati {
         &self,
         level: AdminLevel,
         order: RankingOrder,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
+        filter: &StatsFilter,
         first: i64,
+        origin: &Origin,
     ) -> DomainResult<Vec<ResponseStats>> {
         if level == AdminLevel::Village {
             return Err(DomainError::invalid(
@@ -295,13 +311,13 @@ impl Mati {
             ));
         }
         let limit = usize::try_from(clamp_first(first)?).unwrap_or(usize::MAX);
-        let scope = self.stats_scope(None, from, to, None).await?;
-        let groups = self
-            .ports
-            .comments
-            .response_stats(&scope, Grouping::Child(level))
-            .await?;
-        let mut ranked: Vec<ResponseStats> = groups.into_iter().map(|(_, s)| s).filter(|s| s.received > 0).collect();
+        let scope = self.stats_scope(filter).await?;
+        let groups = self.aggregate(&scope, Grouping::Child(level), origin).await?;
+        let mut ranked: Vec<ResponseStats> = groups
+            .iter()
+            .map(|(_, s)| s.clone())
+            .filter(|s| s.received > 0)
+            .collect();
         match order {
             RankingOrder::ResponseRate => ranked.sort_by(|a, b| {
                 b.response_rate
@@ -318,36 +334,73 @@ impl Mati {
         Ok(ranked)
     }
 
-    async fn stats_scope(
+    /// Asks the statistics port, counting against the caller's address only what is
+    /// computed anew.
+    async fn aggregate(
         &self,
-        unit_code: Option<&str>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        category_code: Option<&str>,
-    ) -> DomainResult<StatsScope> {
-        check_period(from, to)?;
-        let category = match category_code {
+        scope: &StatsScope,
+        grouping: Grouping,
+        origin: &Origin,
+    ) -> DomainResult<std::sync::Arc<[(String, ResponseStats)]>> {
+        let admit = PerAddress {
+            mati: self,
+            action: Action::StatsPerAddress,
+            key: origin.address_key(),
+        };
+        self.ports.statistics.response_stats(scope, grouping, &admit).await
+    }
+
+    /// What statistics count: the unit, the period in whole days of Cambodia's time,
+    /// the category, at this moment.
+    async fn stats_scope(&self, filter: &StatsFilter) -> DomainResult<StatsScope> {
+        check_period(filter.from, filter.to)?;
+        let (from, to) = stats::whole_days(filter.from, filter.to);
+        let category = match filter.category_code.as_deref() {
             Some(code) => Some(self.category("categoryCode", code).await?.code),
             None => None,
         };
+        let within = match filter.unit_code.as_deref() {
+            Some(raw) => Some(self.administration("unitCode", raw).await?),
+            None => None,
+        };
         Ok(StatsScope {
-            within: self.stats_unit(unit_code).await?,
+            within,
             from,
             to,
             category,
             now: self.now(),
         })
     }
+}
 
-    async fn stats_unit(&self, raw: Option<&str>) -> DomainResult<Option<UnitCode>> {
-        match raw {
-            Some(raw) => Ok(Some(self.administration("unitCode", raw).await?)),
-            None => Ok(None),
-        }
+/// A limit counted only when the store has work to do (statistics computed anew).
+struct PerAddress<'a> {
+    mati: &'a Mati,
+    action: Action,
+    key: Option<String>,
+}
+
+#[async_trait::async_trait]
+impl Admit for PerAddress<'_> {
+    async fn admit(&self) -> DomainResult<()> {
+        self.mati.limit(self.action, self.key.clone()).await
     }
 }
 
+/// The earliest and latest years a period may name.
+const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
+/// Checks a period: each end within the years 1970 to 9999, `to` after `from`.
 pub(super) fn check_period(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> DomainResult<()> {
+    for (field, at) in [("from", from), ("to", to)] {
+        if at.is_some_and(|at| !YEARS.contains(&at.year())) {
+            return Err(DomainError::invalid(
+                field,
+                "must be a time between the years 1970 and 9999",
+                "កាលបរិច្ឆេទត្រូវនៅចន្លោះឆ្នាំ 1970 និង 9999",
+            ));
+        }
+    }
     match (from, to) {
         (Some(from), Some(to)) if from >= to => Err(DomainError::invalid(
             "to",

@@ -21,7 +21,9 @@ fn row(commune: &str, answered_after_hours: Option<i64>, status: CommentStatus) 
         first_response_at: answered_after_hours.map(|h| t0() + Duration::hours(h)),
         resolved_at: None,
         status,
-        satisfied: None,
+        ratings: 0,
+        satisfied_ratings: 0,
+        reopened: false,
         escalated_levels: 0,
     }
 }
@@ -76,11 +78,13 @@ fn counters_follow_the_definitions_on_a_fixture() {
 #[test]
 fn acknowledgements_ratings_resolution_times_and_escalations_are_counted() {
     let mut rows = vec![row("120101", Some(5), CommentStatus::Resolved); 3];
-    for (row, (resolved_after, satisfied)) in rows.iter_mut().zip([(24, Some(true)), (48, Some(false)), (96, None)]) {
+    // Ratings (given, satisfied): the second comment was reopened as not satisfied.
+    for (row, (resolved_after, ratings)) in rows.iter_mut().zip([(24, (1, 1)), (48, (1, 0)), (96, (0, 0))]) {
         row.acknowledged_at = Some(t0() + Duration::hours(1));
         row.resolved_at = Some(t0() + Duration::hours(resolved_after));
-        row.satisfied = satisfied;
+        (row.ratings, row.satisfied_ratings) = ratings;
     }
+    rows[1].reopened = true;
     let mut escalated = row("120101", None, CommentStatus::Routed);
     escalated.escalated_levels = AdminLevel::Commune.bit();
     rows.push(escalated);
@@ -90,6 +94,7 @@ fn acknowledgements_ratings_resolution_times_and_escalations_are_counted() {
         (3, 3, 2, 1)
     );
     assert_eq!(commune.satisfaction_rate, Some(0.5));
+    assert_eq!(commune.reopened, 1);
     assert_eq!(commune.median_hours_to_resolution, Some(48.0));
     assert_eq!(commune.p90_hours_to_resolution, Some(96.0));
     assert_eq!(commune.escalated_away, 1, "it left the commune");
@@ -160,10 +165,134 @@ fn breakdowns_by_category_month_and_gender_use_the_same_counters() {
     assert_eq!(months, [("2026-10", 2), ("2026-11", 1)]);
     let by_gender = group(&all, Grouping::Gender, &rows);
     let genders: Vec<(&str, u64)> = by_gender.iter().map(|(k, s)| (k.as_str(), s.received)).collect();
-    assert_eq!(genders, [("FEMALE", 2), ("UNDECLARED", 1)]);
+    assert_eq!(
+        genders,
+        [("FEMALE", 2), ("MALE", 0), ("OTHER", 0), ("UNDECLARED", 1)],
+        "every gender is listed, an empty one too"
+    );
     assert_eq!(
         group(&all, Grouping::Total, &[]).len(),
         1,
         "the total exists even when empty"
+    );
+}
+
+#[test]
+fn a_comment_rejected_after_routing_leaves_the_statistics() {
+    let mut rejected = row("120101", None, CommentStatus::Rejected);
+    rejected.due_at = Some(t0());
+    let rows = [row("120101", Some(3), CommentStatus::Responded), rejected];
+    let stats = compute(Some(code("120101")), &rows, t0() + Duration::days(30));
+    assert_eq!((stats.received, stats.responded, stats.overdue), (1, 1, 0));
+    let only_rejected = group(&scope(None, t0()), Grouping::Category, &rows[1..]);
+    assert!(only_rejected.is_empty(), "no group is made of rejected comments alone");
+}
+
+#[test]
+fn every_rating_counts_and_reopened_comments_are_counted() {
+    let mut rows = vec![row("120101", Some(1), CommentStatus::Resolved); 10];
+    // Five satisfied; five not satisfied, which reopened their comments.
+    for (n, row) in rows.iter_mut().enumerate() {
+        row.ratings = 1;
+        row.satisfied_ratings = u32::from(n < 5);
+        row.reopened = n >= 5;
+    }
+    let stats = compute(None, &rows, t0());
+    assert_eq!((stats.rated, stats.satisfied, stats.reopened), (10, 5, 5));
+    assert_eq!(stats.satisfaction_rate, Some(0.5));
+}
+
+fn cells(received: &[(&str, u64)]) -> Vec<(String, ResponseStats)> {
+    received
+        .iter()
+        .map(|(key, n)| {
+            let stats = ResponseStats {
+                received: *n,
+                ..ResponseStats::default()
+            };
+            ((*key).to_owned(), stats)
+        })
+        .collect()
+}
+
+fn shown(cells: &[Cell]) -> Vec<(&str, Option<u64>)> {
+    cells
+        .iter()
+        .map(|(key, stats)| (key.as_str(), stats.as_ref().map(|s| s.received)))
+        .collect()
+}
+
+#[test]
+fn small_groups_of_a_personal_attribute_are_suppressed_never_shown_as_small_counts() {
+    let groups = cells(&[("FEMALE", 12), ("MALE", 3), ("OTHER", 0), ("UNDECLARED", 7)]);
+    assert_eq!(
+        shown(&suppress(groups, 5)),
+        [
+            ("FEMALE", Some(12)),
+            ("MALE", None),
+            ("OTHER", None),
+            ("UNDECLARED", Some(7))
+        ]
+    );
+    let one_person = cells(&[("FEMALE", 1), ("MALE", 0), ("OTHER", 0), ("UNDECLARED", 0)]);
+    assert!(
+        suppress(one_person, 5).iter().all(|(_, stats)| stats.is_none()),
+        "a single comment's author shows in no group"
+    );
+}
+
+#[test]
+fn a_lone_suppressed_group_takes_the_next_smallest_with_it() {
+    // The total (40) minus the shown groups would give OTHER back if it hid alone.
+    let groups = cells(&[("FEMALE", 20), ("MALE", 12), ("OTHER", 2), ("UNDECLARED", 6)]);
+    assert_eq!(
+        shown(&suppress(groups, 5)),
+        [
+            ("FEMALE", Some(20)),
+            ("MALE", Some(12)),
+            ("OTHER", None),
+            ("UNDECLARED", None)
+        ]
+    );
+    let large = cells(&[("FEMALE", 20), ("MALE", 12), ("OTHER", 9), ("UNDECLARED", 6)]);
+    assert!(
+        suppress(large, 5).iter().all(|(_, stats)| stats.is_some()),
+        "nothing to hide"
+    );
+}
+
+proptest::proptest! {
+    /// Whatever the counts, no group under the threshold is shown, and the hidden groups
+    /// are never exactly one: the total minus the shown ones recovers no single group.
+    #[test]
+    fn suppressed_groups_cannot_be_recovered_from_the_total(counts in proptest::collection::vec(0u64..40, 4), min in 1u64..10) {
+        let keys = ["FEMALE", "MALE", "OTHER", "UNDECLARED"];
+        let groups: Vec<(&str, u64)> = keys.iter().copied().zip(counts.iter().copied()).collect();
+        let result = suppress(cells(&groups), min);
+        let hidden = result.iter().filter(|(_, stats)| stats.is_none()).count();
+        proptest::prop_assert!(hidden != 1);
+        for (_, stats) in &result {
+            if let Some(stats) = stats {
+                proptest::prop_assert!(stats.received >= min);
+            }
+        }
+    }
+}
+
+#[test]
+fn public_periods_are_whole_days_in_cambodias_time() {
+    let at = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).single().unwrap_or_default();
+    // One comment routed at 14:05 in Phnom Penh (07:05 UTC), asked about for a microsecond.
+    let routed = at(29, 7, 5);
+    let (from, to) = whole_days(Some(routed), Some(routed + Duration::microseconds(1)));
+    assert_eq!(from, Some(at(28, 17, 0)), "midnight of the 29th in Phnom Penh");
+    assert_eq!(to, Some(at(29, 17, 0)), "midnight of the 30th in Phnom Penh");
+    // Already whole days stay as they are; open ends stay open.
+    assert_eq!(whole_days(Some(at(28, 17, 0)), None), (Some(at(28, 17, 0)), None));
+    assert_eq!(whole_days(None, Some(at(29, 17, 0))), (None, Some(at(29, 17, 0))));
+    // Midnight UTC is 07:00 in Phnom Penh: the day began seven hours earlier.
+    assert_eq!(
+        whole_days(Some(at(1, 0, 0)), None).0,
+        Some(at(1, 0, 0) - Duration::hours(7))
     );
 }

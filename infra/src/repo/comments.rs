@@ -14,7 +14,6 @@ use mati_domain::comment::{
 use mati_domain::geography::UnitCode;
 use mati_domain::lifecycle::CommentStatus;
 use mati_domain::ports::{Admit, CommentQuery, Comments, Inserted, Page, PageRequest};
-use mati_domain::stats::{Grouping, ResponseStats, StatsScope};
 use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -68,6 +67,8 @@ fn changed_columns(after: &Comment) -> comment::ActiveModel {
         first_response_at: Set(after.first_response_at),
         resolved_at: Set(after.resolved_at),
         satisfied: Set(after.satisfied),
+        ratings: Set(after.ratings),
+        satisfied_ratings: Set(after.satisfied_ratings),
         reopen_count: Set(after.reopen_count),
         escalated_levels: Set(after.escalated_levels),
         hidden: Set(after.hidden),
@@ -164,6 +165,8 @@ impl SqlStore {
             gender: Set(new.gender.map(|g| g.as_str().to_owned())),
             age_group: Set(new.age_group.map(|a| a.as_str().to_owned())),
             created_at: Set(new.at),
+            ratings: Set(0),
+            satisfied_ratings: Set(0),
             reopen_count: Set(0),
             support_count: Set(0),
             escalated_levels: Set(0),
@@ -405,13 +408,5 @@ impl Comments for SqlStore {
         })
         .await;
         result.map_err(db_error)
-    }
-
-    async fn response_stats(
-        &self,
-        scope: &StatsScope,
-        grouping: Grouping,
-    ) -> DomainResult<Vec<(String, ResponseStats)>> {
-        self.stats(scope, grouping).await
     }
 }

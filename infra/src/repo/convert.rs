@@ -79,6 +79,8 @@ pub(super) fn comment(row: comment::Model) -> DomainResult<Comment> {
         first_response_at: row.first_response_at,
         resolved_at: row.resolved_at,
         satisfied: row.satisfied,
+        ratings: row.ratings,
+        satisfied_ratings: row.satisfied_ratings,
         reopen_count: row.reopen_count,
         support_count: row.support_count,
         version: row.version,

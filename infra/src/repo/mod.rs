@@ -16,6 +16,7 @@ use mati_domain::service::Ports;
 use mati_domain::ports::ModerationQueue;
 
 use crate::Db;
+use crate::heavy::{HeavyReadSettings, HeavyReads};
 use crate::limits::{Limiter, Quotas};
 use crate::outbox;
 use crate::passwords::Argon2id;
@@ -24,17 +25,20 @@ use crate::queue::sql::SqlQueue;
 use crate::redis::Redis;
 use crate::redis::events::EventBus;
 use crate::redis::queue::RedisQueue;
+use crate::statistics::SharedStatistics;
 
 /// The SQL implementation of every store port.
 #[derive(Clone)]
 pub struct SqlStore {
     db: Db,
+    /// The gate of heavy reads (counts and statistics).
+    heavy: Arc<HeavyReads>,
 }
 
 impl SqlStore {
-    /// A store over `db`.
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// A store over `db`, its heavy reads through `heavy`.
+    pub fn new(db: Db, heavy: Arc<HeavyReads>) -> Self {
+        Self { db, heavy }
     }
 }
 
@@ -49,6 +53,10 @@ pub struct Shared {
     pub queue: Arc<dyn QueueBackend>,
     /// Live notifications.
     pub bus: EventBus,
+    /// How many heavy reads run at once, and wait.
+    pub heavy_reads: HeavyReadSettings,
+    /// How long statistics answers are shared.
+    pub stats_cache: std::time::Duration,
 }
 
 /// How the shared parts are set up.
@@ -62,6 +70,10 @@ pub struct SharedSettings {
     pub lease: chrono::Duration,
     /// Rate-limit quotas.
     pub quotas: Quotas,
+    /// How many heavy reads (statistics, counts) run at once, and wait.
+    pub heavy_reads: HeavyReadSettings,
+    /// How long a statistics answer is shared with those who ask the same again.
+    pub stats_cache: std::time::Duration,
 }
 
 impl Shared {
@@ -81,6 +93,8 @@ impl Shared {
             bus: EventBus::new(redis.clone()),
             queue,
             redis,
+            heavy_reads: settings.heavy_reads,
+            stats_cache: settings.stats_cache,
         })
     }
 }
@@ -93,14 +107,18 @@ impl Shared {
     }
 }
 
-/// Every port the domain needs, backed by `db`, argon2id, `clock` and `shared`.
+/// Every port the domain needs, backed by `db`, argon2id, `clock` and `shared`; heavy
+/// reads bounded and statistics shared as `shared` was set up.
 pub fn ports(db: Db, clock: Arc<dyn Clock>, shared: &Shared) -> Ports {
-    let store = Arc::new(SqlStore::new(db));
+    let heavy = Arc::new(HeavyReads::new(shared.heavy_reads));
+    let store = Arc::new(SqlStore::new(db, Arc::clone(&heavy)));
+    let statistics = SharedStatistics::new((*store).clone(), heavy, shared.stats_cache);
     let queue: Arc<dyn ModerationQueue> = shared.queue.clone();
     Ports {
         geography: store.clone(),
         categories: store.clone(),
         comments: store.clone(),
+        statistics: Arc::new(statistics),
         accounts: store.clone(),
         deadlines: store,
         passwords: Arc::new(Argon2id),

@@ -11,7 +11,9 @@ use mati_domain::{DomainError, DomainResult};
 
 use super::comment::Comment;
 use crate::graphql::error::ToGraphql;
+use crate::graphql::limits::AGGREGATE_COST;
 use crate::graphql::loaders::{Loaders, Wanted};
+use crate::graphql::origin;
 
 const PREFIX: &str = "comment:";
 
@@ -90,9 +92,15 @@ impl CommentConnection {
         }
     }
 
-    /// How many comments the whole listing holds (counted only when asked for).
+    /// How many comments the whole listing holds (counted only when asked for: an
+    /// aggregate, limited like statistics).
+    #[graphql(complexity = "AGGREGATE_COST")]
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let count = ctx.data::<Mati>()?.count(&self.listing.query).await.gql()?;
+        let count = ctx
+            .data::<Mati>()?
+            .count(&self.listing.query, &origin(ctx))
+            .await
+            .gql()?;
         Ok(i64::try_from(count).unwrap_or(i64::MAX))
     }
 }

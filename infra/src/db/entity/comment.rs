@@ -29,6 +29,8 @@ pub struct Model {
     pub first_response_at: Option<DateTimeUtc>,
     pub resolved_at: Option<DateTimeUtc>,
     pub satisfied: Option<bool>,
+    pub ratings: i32,
+    pub satisfied_ratings: i32,
     pub reopen_count: i32,
     pub support_count: i32,
     pub version: i32,

@@ -34,7 +34,11 @@ fn filtered(query: &CommentQuery) -> Select<comment::Entity> {
         select = select.filter(Column::CommuneCode.starts_with(within.as_str()));
     }
     if let Some(unit) = &query.assigned_to {
-        select = select.filter(Column::AssignedUnit.eq(unit.as_str()));
+        // A unit's inbox holds what it can act on: published comments only, never one
+        // rejected after routing, whatever status is asked for.
+        select = select
+            .filter(Column::AssignedUnit.eq(unit.as_str()))
+            .filter(Column::Status.is_in(statuses(&PUBLISHED)));
     }
     match query.status {
         Some(status) => select = select.filter(Column::Status.eq(status.as_str())),
@@ -122,6 +126,7 @@ impl SqlStore {
     }
 
     pub(super) async fn comment_count(&self, query: &CommentQuery) -> DomainResult<u64> {
+        let _turn = self.heavy.enter().await?;
         filtered(query).count(self.db.conn()).await.map_err(db_error)
     }
 

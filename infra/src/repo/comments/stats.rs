@@ -1,34 +1,44 @@
-//! Statistics. SQLite hands the rows to the domain, which computes them
-//! ([`mati_domain::stats::group`]); PostgreSQL computes the very same numbers in one
-//! aggregate query, so that a country-wide breakdown over millions of comments does not
-//! travel to the application. Tests check both against hand-computed fixtures.
+//! Statistics. SQLite streams the rows to the domain's [`Grouper`], which counts them
+//! as they come (memory grows with the answered comments' times, never with whole rows);
+//! PostgreSQL computes the very same numbers in one aggregate query over
+//! `comment_facts`, so that a country-wide breakdown over millions of comments does not
+//! travel to the application. Comments rejected after routing count in neither (the
+//! domain skips them; PostgreSQL's trigger takes them out of `comment_facts`). Tests
+//! check both against hand-computed fixtures.
 
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use mati_domain::comment::Gender;
 use mati_domain::geography::AdminLevel;
 use mati_domain::lifecycle::CommentStatus;
-use mati_domain::stats::{self, Grouping, ResponseStats, StatsRow, StatsScope, ratio};
+use mati_domain::stats::{self, Grouper, Grouping, ResponseStats, StatsRow, StatsScope, ratio};
 use mati_domain::{DomainError, DomainResult};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement, Value,
+};
 
 use super::SqlStore;
 use crate::db::db_error;
 use crate::db::entity::comment;
 use crate::repo::convert;
 
-type Row = (
-    String,
-    String,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-    String,
-    Option<bool>,
-    i32,
-);
+/// The columns of a comment that statistics read.
+#[derive(Debug, FromQueryResult)]
+struct FactRow {
+    commune_code: String,
+    category_code: String,
+    gender: Option<String>,
+    routed_at: Option<DateTime<Utc>>,
+    due_at: Option<DateTime<Utc>>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    first_response_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    status: String,
+    ratings: i32,
+    satisfied_ratings: i32,
+    reopen_count: i32,
+    escalated_levels: i32,
+}
 
 fn escalation_bit(scope: &StatsScope, grouping: Grouping) -> i32 {
     match grouping {
@@ -37,22 +47,49 @@ fn escalation_bit(scope: &StatsScope, grouping: Grouping) -> i32 {
     }
 }
 
+fn stats_row(row: FactRow) -> DomainResult<Option<StatsRow>> {
+    let Some(routed_at) = row.routed_at else {
+        return Ok(None);
+    };
+    let count = |n: i32| u32::try_from(n).unwrap_or_default();
+    let status = CommentStatus::parse(&row.status)
+        .ok_or_else(|| DomainError::Internal(format!("stored status {:?} is not valid", row.status)))?;
+    Ok(Some(StatsRow {
+        commune: convert::code(&row.commune_code)?,
+        gender: row.gender.as_deref().and_then(Gender::parse),
+        category: row.category_code,
+        routed_at,
+        due_at: row.due_at,
+        acknowledged_at: row.acknowledged_at,
+        first_response_at: row.first_response_at,
+        resolved_at: row.resolved_at,
+        status,
+        ratings: count(row.ratings),
+        satisfied_ratings: count(row.satisfied_ratings),
+        reopened: row.reopen_count > 0,
+        escalated_levels: row.escalated_levels,
+    }))
+}
+
 impl SqlStore {
-    pub(super) async fn stats(
+    /// The statistics of `scope` under `grouping`, computed now (callers go through the
+    /// heavy-read gate: [`crate::statistics::SharedStatistics`]).
+    pub(crate) async fn stats(
         &self,
         scope: &StatsScope,
         grouping: Grouping,
     ) -> DomainResult<Vec<(String, ResponseStats)>> {
         match self.db.backend() {
             DbBackend::Postgres => self.stats_in_sql(scope, grouping).await,
-            _ => {
-                let rows = self.stats_rows(scope).await?;
-                Ok(stats::group(scope, grouping, &rows))
-            }
+            _ => self.stats_streamed(scope, grouping).await,
         }
     }
 
-    async fn stats_rows(&self, scope: &StatsScope) -> DomainResult<Vec<StatsRow>> {
+    async fn stats_streamed(
+        &self,
+        scope: &StatsScope,
+        grouping: Grouping,
+    ) -> DomainResult<Vec<(String, ResponseStats)>> {
         use comment::Column;
         let mut select = comment::Entity::find()
             .select_only()
@@ -66,10 +103,13 @@ impl SqlStore {
                 Column::FirstResponseAt,
                 Column::ResolvedAt,
                 Column::Status,
-                Column::Satisfied,
+                Column::Ratings,
+                Column::SatisfiedRatings,
+                Column::ReopenCount,
                 Column::EscalatedLevels,
             ])
-            .filter(Column::RoutedAt.is_not_null());
+            .filter(Column::RoutedAt.is_not_null())
+            .filter(Column::Status.ne(CommentStatus::Rejected.as_str()));
         if let Some(unit) = &scope.within {
             select = select.filter(Column::CommuneCode.starts_with(unit.as_str()));
         }
@@ -82,41 +122,18 @@ impl SqlStore {
         if let Some(category) = &scope.category {
             select = select.filter(Column::CategoryCode.eq(category.as_str()));
         }
-        let rows: Vec<Row> = select.into_tuple().all(self.db.conn()).await.map_err(db_error)?;
-        rows.into_iter()
-            .filter_map(|row| {
-                let routed_at = row.3?;
-                Some((|| {
-                    let (
-                        commune,
-                        category,
-                        gender,
-                        _,
-                        due_at,
-                        acknowledged_at,
-                        first,
-                        resolved_at,
-                        status,
-                        satisfied,
-                        levels,
-                    ) = row;
-                    Ok(StatsRow {
-                        commune: convert::code(&commune)?,
-                        category,
-                        gender: gender.as_deref().and_then(Gender::parse),
-                        routed_at,
-                        due_at,
-                        acknowledged_at,
-                        first_response_at: first,
-                        resolved_at,
-                        status: CommentStatus::parse(&status)
-                            .ok_or_else(|| DomainError::Internal(format!("stored status {status:?} is not valid")))?,
-                        satisfied,
-                        escalated_levels: levels,
-                    })
-                })())
-            })
-            .collect()
+        let mut rows = select
+            .into_model::<FactRow>()
+            .stream(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        let mut grouper = Grouper::new(scope, grouping);
+        while let Some(row) = rows.try_next().await.map_err(db_error)? {
+            if let Some(row) = stats_row(row)? {
+                grouper.add(&row);
+            }
+        }
+        Ok(grouper.finish())
     }
 
     async fn stats_in_sql(&self, scope: &StatsScope, grouping: Grouping) -> DomainResult<Vec<(String, ResponseStats)>> {
@@ -172,11 +189,12 @@ impl SqlStore {
              count(*) FILTER (WHERE resolved), \
              count(*) FILTER (WHERE hours_to_first_response IS NULL AND due_at < $1), \
              count(*) FILTER (WHERE acknowledged), count(*) FILTER (WHERE (escalated_levels & $2) <> 0), \
-             count(satisfied), count(*) FILTER (WHERE satisfied), \
+             coalesce(sum(ratings), 0)::bigint, coalesce(sum(satisfied_ratings), 0)::bigint, \
              percentile_disc(0.5) WITHIN GROUP (ORDER BY hours_to_first_response), \
              percentile_disc(0.9) WITHIN GROUP (ORDER BY hours_to_first_response), \
              percentile_disc(0.5) WITHIN GROUP (ORDER BY hours_to_resolution), \
-             percentile_disc(0.9) WITHIN GROUP (ORDER BY hours_to_resolution) \
+             percentile_disc(0.9) WITHIN GROUP (ORDER BY hours_to_resolution), \
+             count(*) FILTER (WHERE reopened) \
              FROM comment_facts WHERE {filter} GROUP BY {group} ORDER BY 1"
         );
         let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
@@ -209,6 +227,7 @@ impl SqlStore {
                     rated,
                     satisfied,
                     satisfaction_rate: (rated > 0).then(|| ratio(satisfied, rated)),
+                    reopened: get(13)?,
                     median_hours_to_first_response: float(9)?,
                     p90_hours_to_first_response: float(10)?,
                     median_hours_to_resolution: float(11)?,
@@ -225,6 +244,6 @@ impl SqlStore {
                 },
             ));
         }
-        Ok(groups)
+        Ok(stats::with_every_key(scope, grouping, groups))
     }
 }

@@ -1,0 +1,189 @@
+//! The statistics port: aggregates computed by the store ([`SqlStore::stats`]) behind
+//! the heavy-read gate ([`HeavyReads`]), and shared. Dashboards ask the same questions
+//! over and over: a question (unit, period, category, grouping) asked while it is being
+//! computed waits for that computation, and one asked again within the cache's lifetime
+//! gets its answer. A computation runs on a task of its own, so a client that hangs up
+//! neither wastes it (the next asker gets it) nor leaves a turn of the gate taken.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use mati_domain::ports::{Admit, Statistics};
+use mati_domain::stats::{Grouping, ResponseStats, StatsScope};
+use mati_domain::{DomainError, DomainResult};
+
+use crate::heavy::HeavyReads;
+use crate::repo::SqlStore;
+
+/// Groups of one answer.
+type Groups = Arc<[(String, ResponseStats)]>;
+/// A computation under way, which any number of askers may await.
+type Computing = Shared<BoxFuture<'static, DomainResult<Groups>>>;
+
+/// Most groups kept in the cache (a country-wide ranking of communes is 1,661), so that
+/// its memory stays a few megabytes whatever is asked.
+const MAX_CACHED_GROUPS: usize = 50_000;
+
+enum Entry {
+    Ready { at: Instant, groups: Groups },
+    Computing(Computing),
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<String, Entry>,
+    groups: usize,
+}
+
+impl Cache {
+    /// Keeps `groups` for `key`, dropping expired and then the oldest answers to stay
+    /// within [`MAX_CACHED_GROUPS`].
+    fn keep(&mut self, key: String, groups: Groups, ttl: Duration) {
+        self.entries
+            .retain(|_, entry| !matches!(entry, Entry::Ready { at, .. } if at.elapsed() >= ttl));
+        while self.count() + groups.len() > MAX_CACHED_GROUPS {
+            let oldest = self
+                .entries
+                .iter()
+                .filter_map(|(key, entry)| match entry {
+                    Entry::Ready { at, .. } => Some((*at, key.clone())),
+                    Entry::Computing(_) => None,
+                })
+                .min();
+            match oldest {
+                Some((_, key)) => {
+                    self.entries.remove(&key);
+                }
+                None => break,
+            }
+        }
+        if ttl.is_zero() || groups.len() > MAX_CACHED_GROUPS {
+            self.entries.remove(&key);
+        } else {
+            self.entries.insert(
+                key,
+                Entry::Ready {
+                    at: Instant::now(),
+                    groups,
+                },
+            );
+        }
+        self.groups = self.count();
+    }
+
+    fn count(&self) -> usize {
+        self.entries
+            .values()
+            .map(|entry| match entry {
+                Entry::Ready { groups, .. } => groups.len(),
+                Entry::Computing(_) => 0,
+            })
+            .sum()
+    }
+}
+
+/// Statistics computed by the store, bounded by the gate and shared.
+pub struct SharedStatistics {
+    store: SqlStore,
+    gate: Arc<HeavyReads>,
+    cache: Arc<Mutex<Cache>>,
+    ttl: Duration,
+}
+
+impl SharedStatistics {
+    /// Statistics of `store`, at most as many at once as `gate` lets through, answers
+    /// kept for `ttl` (none when zero: then only simultaneous askers share).
+    pub fn new(store: SqlStore, gate: Arc<HeavyReads>, ttl: Duration) -> Self {
+        Self {
+            store,
+            gate,
+            cache: Arc::new(Mutex::new(Cache::default())),
+            ttl,
+        }
+    }
+
+    /// Answers held in the cache (for tests and metrics).
+    pub fn cached_groups(&self) -> usize {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).groups
+    }
+
+    /// The computation of `key` under way or just started.
+    fn start(&self, key: &str, scope: &StatsScope, grouping: Grouping) -> Computing {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(Entry::Computing(computing)) = cache.entries.get(key) {
+            return computing.clone();
+        }
+        let (store, gate, shared, ttl) = (
+            self.store.clone(),
+            Arc::clone(&self.gate),
+            Arc::clone(&self.cache),
+            self.ttl,
+        );
+        let (scope, owned_key) = (scope.clone(), key.to_owned());
+        let task = tokio::spawn(async move {
+            let answer = async {
+                let _turn = gate.enter().await?;
+                store.stats(&scope, grouping).await.map(Groups::from)
+            }
+            .await;
+            let mut cache = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            match &answer {
+                Ok(groups) => cache.keep(owned_key, Arc::clone(groups), ttl),
+                Err(_) => {
+                    cache.entries.remove(&owned_key);
+                }
+            }
+            answer
+        });
+        let computing = async move {
+            task.await
+                .unwrap_or_else(|join| Err(DomainError::Internal(format!("statistics task failed: {join}"))))
+        }
+        .boxed()
+        .shared();
+        cache
+            .entries
+            .insert(key.to_owned(), Entry::Computing(computing.clone()));
+        computing
+    }
+
+    /// A fresh answer to `key`, or the computation under way.
+    fn lookup(&self, key: &str) -> Option<Result<Groups, Computing>> {
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        match cache.entries.get(key)? {
+            Entry::Ready { at, groups } if at.elapsed() < self.ttl => Some(Ok(Arc::clone(groups))),
+            Entry::Ready { .. } => None,
+            Entry::Computing(computing) => Some(Err(computing.clone())),
+        }
+    }
+}
+
+/// What identifies a question: everything but the moment it is asked.
+fn key(scope: &StatsScope, grouping: Grouping) -> String {
+    format!(
+        "{:?}|{:?}|{:?}|{:?}|{grouping:?}",
+        scope.within.as_ref().map(|u| u.as_str()),
+        scope.from,
+        scope.to,
+        scope.category
+    )
+}
+
+#[async_trait]
+impl Statistics for SharedStatistics {
+    async fn response_stats(&self, scope: &StatsScope, grouping: Grouping, admit: &dyn Admit) -> DomainResult<Groups> {
+        let key = key(scope, grouping);
+        match self.lookup(&key) {
+            Some(Ok(groups)) => return Ok(groups),
+            Some(Err(computing)) => return computing.await,
+            None => {}
+        }
+        // Only a question computed anew counts against the asker's limits.
+        admit.admit().await?;
+        self.start(&key, scope, grouping).await
+    }
+}
