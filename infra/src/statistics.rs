@@ -15,14 +15,16 @@ use futures::future::{BoxFuture, Shared};
 use mati_domain::ports::{Admit, Statistics};
 use mati_domain::stats::{Grouping, ResponseStats, StatsScope};
 use mati_domain::{DomainError, DomainResult};
+use tokio::sync::oneshot;
 
 use crate::heavy::HeavyReads;
 use crate::repo::SqlStore;
 
 /// Groups of one answer.
 type Groups = Arc<[(String, ResponseStats)]>;
-/// A computation under way, which any number of askers may await.
-type Computing = Shared<BoxFuture<'static, DomainResult<Groups>>>;
+/// A computation under way, which any number of askers may await: its answer, or none
+/// when the asker who started it was refused by its limits (the others then ask anew).
+type Computing = Shared<BoxFuture<'static, Option<DomainResult<Groups>>>>;
 
 /// Most groups kept in the cache (a country-wide ranking of communes is 1,661), so that
 /// its memory stays a few megabytes whatever is asked.
@@ -111,12 +113,16 @@ impl SharedStatistics {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner).groups
     }
 
-    /// The computation of `key` under way or just started.
-    fn start(&self, key: &str, scope: &StatsScope, grouping: Grouping) -> Computing {
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(Entry::Computing(computing)) = cache.entries.get(key) {
-            return computing.clone();
-        }
+    /// Starts computing `key` once `admitted` says so (the asker who starts it must
+    /// pass its limits first; until then others asking the same wait for it).
+    fn start(
+        &self,
+        cache: &mut Cache,
+        key: &str,
+        scope: &StatsScope,
+        grouping: Grouping,
+        admitted: oneshot::Receiver<bool>,
+    ) -> Computing {
         let (store, gate, shared, ttl) = (
             self.store.clone(),
             Arc::clone(&self.gate),
@@ -125,6 +131,15 @@ impl SharedStatistics {
         );
         let (scope, owned_key) = (scope.clone(), key.to_owned());
         let task = tokio::spawn(async move {
+            // A refused (or vanished) asker: forget the question, let the others ask.
+            if admitted.await != Ok(true) {
+                shared
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entries
+                    .remove(&owned_key);
+                return None;
+            }
             let answer = async {
                 let _turn = gate.enter().await?;
                 store.stats(&scope, grouping).await.map(Groups::from)
@@ -137,11 +152,11 @@ impl SharedStatistics {
                     cache.entries.remove(&owned_key);
                 }
             }
-            answer
+            Some(answer)
         });
         let computing = async move {
             task.await
-                .unwrap_or_else(|join| Err(DomainError::Internal(format!("statistics task failed: {join}"))))
+                .unwrap_or_else(|join| Some(Err(DomainError::Internal(format!("statistics task failed: {join}")))))
         }
         .boxed()
         .shared();
@@ -149,16 +164,6 @@ impl SharedStatistics {
             .entries
             .insert(key.to_owned(), Entry::Computing(computing.clone()));
         computing
-    }
-
-    /// A fresh answer to `key`, or the computation under way.
-    fn lookup(&self, key: &str) -> Option<Result<Groups, Computing>> {
-        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        match cache.entries.get(key)? {
-            Entry::Ready { at, groups } if at.elapsed() < self.ttl => Some(Ok(Arc::clone(groups))),
-            Entry::Ready { .. } => None,
-            Entry::Computing(computing) => Some(Err(computing.clone())),
-        }
     }
 }
 
@@ -177,13 +182,29 @@ fn key(scope: &StatsScope, grouping: Grouping) -> String {
 impl Statistics for SharedStatistics {
     async fn response_stats(&self, scope: &StatsScope, grouping: Grouping, admit: &dyn Admit) -> DomainResult<Groups> {
         let key = key(scope, grouping);
-        match self.lookup(&key) {
-            Some(Ok(groups)) => return Ok(groups),
-            Some(Err(computing)) => return computing.await,
-            None => {}
+        loop {
+            let (computing, starter) = {
+                let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+                match cache.entries.get(&key) {
+                    Some(Entry::Ready { at, groups }) if at.elapsed() < self.ttl => return Ok(Arc::clone(groups)),
+                    Some(Entry::Computing(computing)) => (computing.clone(), None),
+                    _ => {
+                        let (admitted, admission) = oneshot::channel();
+                        (self.start(&mut cache, &key, scope, grouping, admission), Some(admitted))
+                    }
+                }
+            };
+            // Only a question computed anew counts against the asker's limits.
+            if let Some(admitted) = starter {
+                if let Err(refused) = admit.admit().await {
+                    let _ = admitted.send(false);
+                    return Err(refused);
+                }
+                let _ = admitted.send(true);
+            }
+            if let Some(answer) = computing.await {
+                return answer;
+            }
         }
-        // Only a question computed anew counts against the asker's limits.
-        admit.admit().await?;
-        self.start(&key, scope, grouping).await
     }
 }

@@ -318,7 +318,13 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
 /// The status and seconds to wait, when nothing of the response succeeded and a limit
 /// (429) or a lack of capacity (503) refused it.
 fn refused_for(response: &async_graphql::Response) -> Option<(StatusCode, u64)> {
-    if response.data != async_graphql::Value::Null {
+    // Nothing succeeded: no data, or only root fields that came back null.
+    let nothing = match &response.data {
+        async_graphql::Value::Null => true,
+        async_graphql::Value::Object(fields) => fields.values().all(|v| *v == async_graphql::Value::Null),
+        _ => false,
+    };
+    if !nothing {
         return None;
     }
     response
