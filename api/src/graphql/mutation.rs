@@ -214,7 +214,7 @@ impl Mutation {
     async fn flag_comment(&self, ctx: &Context<'_>, id: ID, reason: RejectReason) -> async_graphql::Result<bool> {
         let (mati, caller) = context(ctx)?;
         let id = comment_id("id", &id).gql()?;
-        mati.flag_comment(caller, id, reason.into()).await.gql()
+        mati.flag_comment(caller, &origin(ctx), id, reason.into()).await.gql()
     }
 
     /// ADMIN: sets the deadlines for comments assigned to units of `level` (of one
