@@ -277,6 +277,8 @@ pub struct CommentChange {
     pub events: Vec<NewEvent>,
     /// A response to add.
     pub response: Option<NewResponse>,
-    /// Forget the comment's flags (a moderator judged them).
-    pub clear_flags: bool,
+    /// A moderator's decision on a comment hidden by flags: the flags raised up to this
+    /// instant are judged. They are kept (a session flags a comment once) but never count
+    /// toward hiding it again.
+    pub judges_flags: Option<DateTime<Utc>>,
 }

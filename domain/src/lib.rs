@@ -10,6 +10,7 @@ pub mod clock;
 pub mod comment;
 pub mod deadline;
 pub mod error;
+pub mod flag;
 pub mod geography;
 pub mod lifecycle;
 pub mod ports;

@@ -100,7 +100,7 @@ fn change(before: &Comment, after: Comment, events: Vec<NewEvent>) -> CommentCha
         expected_version: before.version,
         events,
         response: None,
-        clear_flags: false,
+        judges_flags: None,
     }
 }
 
@@ -137,7 +137,7 @@ pub fn approve(
     Ok(change(comment, after, vec![approved, routed]))
 }
 
-/// Rejects a pending comment (or one hidden by flags) with a reason.
+/// Rejects a pending comment (or one hidden by flags, judging its flags) with a reason.
 pub fn reject(comment: &Comment, reason: &str, note: Option<String>, by: Actor) -> Result<CommentChange, DomainError> {
     if !comment.hidden {
         require(comment, &[CommentStatus::Pending], "reject")?;
@@ -155,10 +155,15 @@ pub fn reject(comment: &Comment, reason: &str, note: Option<String>, by: Actor) 
         note: Some(note),
         ..event(EventKind::Rejected, by.at)
     };
-    Ok(change(comment, after, vec![rejected]))
+    let mut change = change(comment, after, vec![rejected]);
+    if comment.hidden {
+        change.judges_flags = Some(by.at);
+    }
+    Ok(change)
 }
 
-/// A moderator puts a comment hidden by flags back before the public.
+/// A moderator puts a comment hidden by flags back before the public, judging the flags
+/// that hid it: the sessions that raised them cannot hide it again.
 pub fn restore(comment: &Comment, by: Actor) -> Result<CommentChange, DomainError> {
     if !comment.hidden {
         return Err(DomainError::conflict("the comment is not hidden"));
@@ -170,7 +175,7 @@ pub fn restore(comment: &Comment, by: Actor) -> Result<CommentChange, DomainErro
         ..event(EventKind::Restored, by.at)
     };
     let mut change = change(comment, after, vec![restored]);
-    change.clear_flags = true;
+    change.judges_flags = Some(by.at);
     Ok(change)
 }
 

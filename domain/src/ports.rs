@@ -12,6 +12,7 @@ use crate::comment::{
     CitizenId, Comment, CommentChange, CommentEvent, CommentId, EventKind, NewComment, Response, StaffId,
 };
 use crate::deadline::{DeadlineRule, DeadlineTable};
+use crate::flag::NewFlag;
 use crate::geography::{AdminUnit, UnitCode, UnitFilter};
 use crate::lifecycle::CommentStatus;
 use crate::rate_limit::Action;
@@ -136,17 +137,11 @@ pub trait Comments: Send + Sync {
     async fn events(&self, ids: &[CommentId]) -> DomainResult<Vec<CommentEvent>>;
     /// Records a citizen's support once; the comment afterwards.
     async fn support(&self, id: CommentId, citizen: CitizenId, at: DateTime<Utc>) -> DomainResult<Comment>;
-    /// Records a citizen's flag once, with a FLAGGED event; whether it was new. The flag
-    /// that brings the comment to `hide_at` flags hides it (a HIDDEN event) and hands it
-    /// back to the moderators, in the same transaction.
-    async fn flag(
-        &self,
-        id: CommentId,
-        citizen: CitizenId,
-        reason: &str,
-        at: DateTime<Utc>,
-        hide_at: u32,
-    ) -> DomainResult<bool>;
+    /// Records a citizen's flag once per session and comment (judged or not), with a
+    /// FLAGGED event; whether it was new. The flag whose comment's unjudged flags then
+    /// [hide it](crate::flag::FlagTally::hides) hides it (a HIDDEN event) and hands it back
+    /// to the moderators, in the same transaction.
+    async fn flag(&self, flag: NewFlag) -> DomainResult<bool>;
 }
 
 /// Statistics: aggregates over many comments, the heaviest reads there are, so the

@@ -1,7 +1,8 @@
 //! The moderation queue: leases are exclusive and expire, deciding an item removes it,
 //! many moderators on many replicas decide each comment exactly once, and a queue kept
-//! in Redis is rebuilt from the database after FLUSHALL or a restart. Without Redis the
-//! database leases items with the same rules.
+//! in Redis is rebuilt from the database after FLUSHALL or a restart, whose leases
+//! (recorded in the database) survive both. Without Redis the database leases items
+//! with the same rules.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
 use std::collections::{BTreeSet, HashMap};
@@ -289,14 +290,19 @@ async fn wait_for_redis(app: &TestApp, want: &str, within: Duration) -> Duration
     }
 }
 
+/// Leases of the rebuild test: long enough for a Redis restart to happen inside one.
+const REBUILD_LEASE: Duration = Duration::from_secs(8);
+
 async fn the_queue_is_rebuilt(backend: Backend) {
     let Some(mut redis) = PrivateRedis::start().await else {
         return;
     };
     let url = redis.url();
+    let lease = REBUILD_LEASE.as_secs().to_string();
     let env = [
         ("MATI_REDIS_URL", url.as_str()),
         ("MATI_RATE_LIMIT_SUBMIT_PER_TOKEN", MANY),
+        ("MATI_MODERATION_LEASE_SECS", lease.as_str()),
     ];
     let Some(app) = TestApp::start_with(backend, &env).await else {
         return;
@@ -306,27 +312,49 @@ async fn the_queue_is_rebuilt(backend: Backend) {
     let a = app.staff("moderator", "mod-a", None).await;
     let b = app.staff("moderator", "mod-b", None).await;
     let c = app.staff("moderator", "mod-c", None).await;
-    assert_eq!(claim(&app, &a, 4).await.len(), 4);
+    let leased_at = Instant::now();
+    let of_a = set(&claim(&app, &a, 4).await);
+    assert_eq!(of_a.len(), 4);
 
-    // FLUSHALL loses the stream and A's leases: everything pending comes back, once.
+    // FLUSHALL loses the stream; it is rebuilt with every pending comment, once, and
+    // A's leases, kept in the database, still hold.
     redis.flush_all().await;
     let after_flush = claim(&app, &b, 20).await;
-    assert_eq!(set(&after_flush), all, "rebuilt after FLUSHALL");
+    assert_eq!(&set(&after_flush) | &of_a, all, "rebuilt after FLUSHALL");
+    assert!(set(&after_flush).is_disjoint(&of_a), "A's leases survive FLUSHALL");
     assert!(claim(&app, &a, 20).await.is_empty(), "nothing was added twice");
     let decided: BTreeSet<String> = after_flush.iter().take(2).cloned().collect();
     for id in &decided {
         assert_eq!(approve(&app, &b, id).await, None);
     }
 
-    // A restart without persistence: mati notices, recovers, rebuilds.
+    // A restart without persistence: mati notices, recovers, rebuilds; the leases hold.
     redis.stop();
     let down = wait_for_redis(&app, "unreachable", Duration::from_secs(3)).await;
     assert!(redis.resume().await, "redis-server restarts");
     let up = wait_for_redis(&app, "ok", Duration::from_secs(5)).await;
     eprintln!("redis seen down after {down:?}, up again after {up:?}");
-    let after_restart = claim(&app, &c, 20).await;
+    assert!(claim(&app, &c, 20).await.is_empty(), "an item was leased twice");
+    assert!(
+        leased_at.elapsed() < REBUILD_LEASE,
+        "too slow to test a {REBUILD_LEASE:?} lease: {:?}",
+        leased_at.elapsed()
+    );
+
+    // When the leases end, every pending comment comes back, once.
     let pending: BTreeSet<String> = all.difference(&decided).cloned().collect();
-    assert_eq!(set(&after_restart), pending, "rebuilt after a restart");
+    let mut after_restart = BTreeSet::new();
+    let deadline = Instant::now() + 3 * REBUILD_LEASE;
+    while after_restart != pending {
+        assert!(
+            Instant::now() < deadline,
+            "rebuilt after a restart: got {after_restart:?} of {pending:?}"
+        );
+        for id in claim(&app, &c, 20).await {
+            assert!(after_restart.insert(id.clone()), "{id} came back twice");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     assert!(claim(&app, &a, 20).await.is_empty(), "nothing was added twice");
     assert_eq!(still_pending(&app, &c).await, pending);
 }

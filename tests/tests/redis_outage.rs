@@ -204,3 +204,117 @@ mod with_redis_stopped_the_server_keeps_serving_and_recovers_by_itself {
         keeps_serving_and_recovers(Backend::Postgres).await;
     }
 }
+
+/// Approves a comment; it must work.
+async fn approve(app: &TestApp, token: &str, id: &str) {
+    let data = app
+        .ok(
+            Some(token),
+            "mutation($id: ID!) { moderateComment(id: $id, decision: APPROVE) { status } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data["moderateComment"]["status"], "ROUTED");
+}
+
+/// How long claimed items stay with a moderator in the test below: long enough for the
+/// outage and the recovery to happen inside it.
+const LEASE: Duration = Duration::from_secs(12);
+
+async fn claims_from_the_database_while_redis_is_down(backend: Backend) {
+    let Some(mut redis) = PrivateRedis::start().await else {
+        return;
+    };
+    let url = redis.url();
+    let lease = LEASE.as_secs().to_string();
+    let env = [
+        ("MATI_REDIS_URL", url.as_str()),
+        ("MATI_MODERATION_LEASE_SECS", lease.as_str()),
+        ("MATI_RATE_LIMIT_SUBMIT_PER_TOKEN", "100/60s"),
+    ];
+    let Some(app) = TestApp::start_with(backend, &env).await else {
+        return;
+    };
+    wait_for_redis(&app, "ok", Duration::from_secs(5)).await;
+    let [a, b, c, d] = [
+        app.staff("moderator", "mod-a", None).await,
+        app.staff("moderator", "mod-b", None).await,
+        app.staff("moderator", "mod-c", None).await,
+        app.staff("moderator", "mod-d", None).await,
+    ];
+    let citizen = app.citizen().await;
+    let mut all = BTreeSet::new();
+    for n in 0..4 {
+        let (comment, _) = submit_ok(&app, &citizen, n).await;
+        all.insert(comment["id"].as_str().unwrap().to_owned());
+    }
+    // The relay moves submissions to Redis within moments.
+    let leased_at = Instant::now();
+    let mut of_a = BTreeSet::new();
+    while of_a.len() < 2 {
+        assert!(
+            leased_at.elapsed() < Duration::from_secs(5),
+            "nothing reached the queue"
+        );
+        of_a.extend(claim(&app, &a, 2 - i32::try_from(of_a.len()).unwrap()).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    redis.stop();
+    wait_for_redis(&app, "unreachable", Duration::from_secs(3)).await;
+    for n in 4..6 {
+        let (comment, _) = submit_ok(&app, &citizen, n).await;
+        all.insert(comment["id"].as_str().unwrap().to_owned());
+    }
+    // The database hands out what no one holds, A's items included.
+    let of_b = claim(&app, &b, 3).await;
+    assert_eq!(of_b.len(), 3, "claims work while Redis is down: {of_b:?}");
+    let of_c = claim(&app, &c, 10).await;
+    assert_eq!(of_c.len(), 1, "{of_c:?}");
+    assert!(of_a.is_disjoint(&of_b) && of_a.is_disjoint(&of_c) && of_b.is_disjoint(&of_c));
+    assert_eq!(&(&of_a | &of_b) | &of_c, all, "every comment, the new ones too");
+    assert!(claim(&app, &d, 10).await.is_empty(), "nothing is leased twice");
+
+    // Redis returns empty; the queue is rebuilt, and the leases taken meanwhile hold.
+    assert!(redis.resume().await, "redis-server restarts");
+    wait_for_redis(&app, "ok", Duration::from_secs(5)).await;
+    for token in [&d, &a, &b, &c] {
+        assert!(claim(&app, token, 10).await.is_empty(), "an item was leased twice");
+    }
+    assert!(
+        leased_at.elapsed() < LEASE,
+        "too slow to test a {LEASE:?} lease: {:?}",
+        leased_at.elapsed()
+    );
+    let decided = of_b.first().unwrap().clone();
+    approve(&app, &b, &decided).await;
+
+    // Once the leases run out, every undecided item comes back, once.
+    let expected: BTreeSet<String> = all.iter().filter(|id| **id != decided).cloned().collect();
+    let mut again = BTreeSet::new();
+    let deadline = Instant::now() + 3 * LEASE;
+    while again != expected {
+        assert!(
+            Instant::now() < deadline,
+            "items were lost: got back {again:?} of {expected:?}"
+        );
+        for id in claim(&app, &d, 10).await {
+            assert!(again.insert(id.clone()), "{id} came back twice");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+mod with_redis_down_moderators_claim_from_the_database_and_nothing_is_leased_twice {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        claims_from_the_database_while_redis_is_down(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        claims_from_the_database_while_redis_is_down(Backend::Postgres).await;
+    }
+}

@@ -139,7 +139,7 @@ impl Mutation {
 
     /// MODERATOR: leases up to `count` pending comments to the caller, oldest first. No
     /// other moderator gets them until the lease expires (MATI_MODERATION_LEASE_SECS) or
-    /// they are decided; call again for more.
+    /// they are decided, also while Redis is down; call again for more.
     #[graphql(complexity = "page_cost(Some(count), child_complexity)")]
     async fn claim_moderation_items(
         &self,
@@ -210,11 +210,13 @@ impl Mutation {
         Ok(Comment::for_viewer(comment, caller))
     }
 
-    /// CITIZEN: flags a public comment, once per session.
+    /// CITIZEN: flags a public comment, once per session; whether the flag was new.
+    /// Flags from three sessions and three client addresses hide it until a moderator
+    /// decides; the decision judges them, so they never count again.
     async fn flag_comment(&self, ctx: &Context<'_>, id: ID, reason: RejectReason) -> async_graphql::Result<bool> {
         let (mati, caller) = context(ctx)?;
         let id = comment_id("id", &id).gql()?;
-        mati.flag_comment(caller, id, reason.into()).await.gql()
+        mati.flag_comment(caller, &origin(ctx), id, reason.into()).await.gql()
     }
 
     /// ADMIN: sets the deadlines for comments assigned to units of `level` (of one

@@ -86,6 +86,26 @@ fn rejection_records_the_reason() {
 }
 
 #[test]
+fn a_decision_on_a_hidden_comment_judges_the_flags_raised_until_then() {
+    let hidden = Comment {
+        hidden: true,
+        ..routed()
+    };
+    let restored = ok(restore(&hidden, by(5)));
+    assert!(!restored.comment.hidden);
+    assert_eq!(restored.comment.status, CommentStatus::Routed);
+    assert_eq!(restored.judges_flags, Some(by(5).at));
+    let rejected = ok(reject(&hidden, "ABUSIVE", None, by(6)));
+    assert_eq!(rejected.judges_flags, Some(by(6).at));
+    assert_eq!(
+        ok(reject(&pending(), "SPAM", None, by(1))).judges_flags,
+        None,
+        "a pending comment has no flags to judge"
+    );
+    assert!(matches!(restore(&routed(), by(5)), Err(DomainError::Conflict(_))));
+}
+
+#[test]
 fn the_full_happy_path_writes_one_event_per_step() {
     let acked = ok(acknowledge(&routed(), by(2)));
     assert_eq!(acked.comment.status, CommentStatus::Acknowledged);

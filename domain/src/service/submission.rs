@@ -7,6 +7,7 @@ use super::moderation::RejectReason;
 use crate::auth::Principal;
 use crate::category::Category;
 use crate::comment::{AgeGroup, Comment, CommentId, Gender, NewComment};
+use crate::flag::{self, NewFlag};
 use crate::geography::{AdminLevel, UnitCode};
 use crate::lifecycle;
 use crate::ports::{Admit, Inserted};
@@ -35,9 +36,6 @@ pub struct Submission {
     /// Idempotency key chosen by the phone.
     pub client_id: Option<String>,
 }
-
-/// Flags from different citizens that hide a published comment until a moderator decides.
-pub const FLAGS_TO_HIDE: u32 = 3;
 
 /// Attempts at a fresh tracking code before giving up; with 30^8 codes a clash is rare.
 const TRACKING_CODE_ATTEMPTS: usize = 5;
@@ -138,16 +136,27 @@ impl Mati {
         self.ports.comments.support(comment.id, citizen, self.now()).await
     }
 
-    /// A citizen flags a published public comment; once per session. Returns whether the
-    /// flag was new.
-    pub async fn flag_comment(&self, caller: &Principal, id: CommentId, reason: RejectReason) -> DomainResult<bool> {
+    /// A citizen flags a published public comment; once per session, even after a
+    /// moderator judged the flag. Returns whether the flag was new. Flags hide the comment
+    /// only from distinct sessions and distinct client addresses ([`crate::flag`]).
+    pub async fn flag_comment(
+        &self,
+        caller: &Principal,
+        origin: &Origin,
+        id: CommentId,
+        reason: RejectReason,
+    ) -> DomainResult<bool> {
         let citizen = caller.citizen()?;
         self.limit(Action::Flag, Some(citizen.to_string())).await?;
         let comment = self.public_comment(id).await?;
-        self.ports
-            .comments
-            .flag(comment.id, citizen, reason.as_str(), self.now(), FLAGS_TO_HIDE)
-            .await
+        let flag = NewFlag {
+            comment: comment.id,
+            citizen,
+            address: origin.address_key().map(|key| flag::address_digest(comment.id, &key)),
+            reason: reason.as_str().to_owned(),
+            at: self.now(),
+        };
+        self.ports.comments.flag(flag).await
     }
 
     async fn public_comment(&self, id: CommentId) -> DomainResult<Comment> {

@@ -1,15 +1,20 @@
-//! The in-process moderation queue: pending comments leased through a table, so that
-//! the embedded default (one process, SQLite) and PostgreSQL without Redis work alike.
+//! Leases in the database: the whole moderation queue when there is no Redis (the
+//! embedded default, one process on SQLite, and PostgreSQL without Redis work alike),
+//! and with Redis the record of every lease, so that no item is leased twice while
+//! Redis is down, nor when it comes back having lost its own.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use mati_domain::DomainResult;
 use mati_domain::clock::Clock;
 use mati_domain::comment::{CommentId, StaffId};
 use mati_domain::ports::ModerationQueue;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, Statement,
+    TransactionTrait,
+};
 
 use super::QueueBackend;
 use crate::Db;
@@ -27,6 +32,49 @@ impl SqlQueue {
     /// A queue whose leases last `lease`.
     pub fn new(db: Db, clock: Arc<dyn Clock>, lease: Duration) -> Self {
         Self { db, clock, lease }
+    }
+
+    /// The time leases are measured by.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// How long a lease lasts.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// Leases those of `ids` that no one holds to `moderator`, for a lease counted from
+    /// `from`; the ones leased. Another queue (Redis) chose them.
+    pub async fn lease_chosen(
+        &self,
+        moderator: StaffId,
+        ids: &[CommentId],
+        from: DateTime<Utc>,
+    ) -> DomainResult<Vec<CommentId>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _write = self.db.write_guard().await;
+        let result: Result<Vec<CommentId>, DbErr> = async {
+            let txn = self.db.conn().begin().await?;
+            let leased = take(&txn, moderator, ids, from + self.lease, self.clock.now()).await?;
+            txn.commit().await?;
+            Ok(leased)
+        }
+        .await;
+        result.map_err(db_error)
+    }
+
+    /// When the live leases of `ids` end (items without one left out).
+    pub async fn lease_ends(&self, ids: &[CommentId]) -> DomainResult<Vec<(CommentId, DateTime<Utc>)>> {
+        let rows = moderation_lease::Entity::find()
+            .filter(moderation_lease::Column::CommentId.is_in(ids.iter().copied()))
+            .filter(moderation_lease::Column::ExpiresAt.gte(self.clock.now()))
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(|row| (row.comment_id, row.expires_at)).collect())
     }
 }
 
@@ -46,6 +94,42 @@ fn claimable(backend: DbBackend) -> &'static str {
     }
 }
 
+/// Leases each of `ids` to `moderator` until `until`, unless a lease on it is live at
+/// `now`; the ones leased. Two moderators (or replicas) that picked the same item each
+/// try, and only one gets a row back.
+async fn take(
+    txn: &DatabaseTransaction,
+    moderator: StaffId,
+    ids: &[CommentId],
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<CommentId>, DbErr> {
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "INSERT INTO moderation_leases (comment_id, moderator_id, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (comment_id) DO UPDATE SET moderator_id = excluded.moderator_id, \
+             expires_at = excluded.expires_at WHERE moderation_leases.expires_at < $4 RETURNING comment_id"
+        }
+        _ => {
+            "INSERT INTO moderation_leases (comment_id, moderator_id, expires_at) VALUES (?, ?, ?) \
+             ON CONFLICT (comment_id) DO UPDATE SET moderator_id = excluded.moderator_id, \
+             expires_at = excluded.expires_at WHERE moderation_leases.expires_at < ? RETURNING comment_id"
+        }
+    };
+    let mut leased = Vec::with_capacity(ids.len());
+    for id in ids {
+        let values = [(*id).into(), moderator.into(), until.into(), now.into()];
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        if row.is_some() {
+            leased.push(*id);
+        }
+    }
+    Ok(leased)
+}
+
 #[async_trait]
 impl ModerationQueue for SqlQueue {
     async fn claim(&self, moderator: StaffId, count: u64) -> DomainResult<Vec<CommentId>> {
@@ -54,7 +138,7 @@ impl ModerationQueue for SqlQueue {
         }
         let now = self.clock.now();
         let _write = self.db.write_guard().await;
-        let result: Result<Vec<CommentId>, sea_orm::DbErr> = async {
+        let result: Result<Vec<CommentId>, DbErr> = async {
             let txn = self.db.conn().begin().await?;
             let backend = self.db.backend();
             let limit = i64::try_from(count).unwrap_or(i64::MAX);
@@ -64,33 +148,9 @@ impl ModerationQueue for SqlQueue {
                 .iter()
                 .map(|row| row.try_get_by_index::<i64>(0))
                 .collect::<Result<Vec<_>, _>>()?;
-            // A lease is taken only if none is live: two replicas that picked the same
-            // row each try, and only one gets a row back.
-            let take = match backend {
-                DbBackend::Postgres => {
-                    "INSERT INTO moderation_leases (comment_id, moderator_id, expires_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (comment_id) DO UPDATE SET moderator_id = excluded.moderator_id, \
-                     expires_at = excluded.expires_at WHERE moderation_leases.expires_at < $4 RETURNING comment_id"
-                }
-                _ => {
-                    "INSERT INTO moderation_leases (comment_id, moderator_id, expires_at) VALUES (?, ?, ?) \
-                     ON CONFLICT (comment_id) DO UPDATE SET moderator_id = excluded.moderator_id, \
-                     expires_at = excluded.expires_at WHERE moderation_leases.expires_at < ? RETURNING comment_id"
-                }
-            };
-            let mut leased = Vec::with_capacity(ids.len());
-            for id in ids {
-                let values = [id.into(), moderator.into(), (now + self.lease).into(), now.into()];
-                let row = txn
-                    .query_one_raw(Statement::from_sql_and_values(backend, take, values))
-                    .await?;
-                if row.is_some() {
-                    leased.push(id);
-                }
-            }
-            let ids = leased;
+            let leased = take(&txn, moderator, &ids, now + self.lease, now).await?;
             txn.commit().await?;
-            Ok(ids)
+            Ok(leased)
         }
         .await;
         result.map_err(db_error)

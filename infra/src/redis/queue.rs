@@ -5,10 +5,22 @@
 //! its entry. A marker key says the stream was built from the database: when Redis
 //! lost it (FLUSHALL, a restart without persistence) the stream is rebuilt from the
 //! PENDING comments, without losing or duplicating an item.
+//!
+//! Every lease is also recorded in the database ([`SqlQueue`]), and an item is handed
+//! out only when the database grants its lease. So while Redis is down moderators
+//! claim from the database, and when Redis returns (even empty) nothing leased
+//! meanwhile is leased again before its lease ends.
+//!
+//! Adding is followed by a look at the database: an item decided between the read of
+//! the pending comments and the add (a rebuild, the outbox relay) is taken out again.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Duration;
 use mati_domain::DomainResult;
+use mati_domain::clock::Clock;
 use mati_domain::comment::{CommentId, StaffId};
 use mati_domain::lifecycle::CommentStatus;
 use mati_domain::ports::ModerationQueue;
@@ -20,10 +32,13 @@ use crate::Db;
 use crate::db::db_error;
 use crate::db::entity::comment;
 use crate::queue::QueueBackend;
+use crate::queue::sql::SqlQueue;
 
 const GROUP: &str = "moderators";
 /// Comments per rebuild call, to keep each script short.
 const REBUILD_CHUNK: usize = 500;
+/// Reads from Redis per claim when the database refuses items others hold.
+const CLAIM_ROUNDS: usize = 4;
 
 /// KEYS: stream, entries hash. ARGV: group, comment ids…
 const ENQUEUE: &str = r"
@@ -64,22 +79,37 @@ end
 return out
 ";
 
-/// KEYS: stream, entries hash. ARGV: group, comment id.
+/// KEYS: stream, entries hash. ARGV: group, comment ids…
 const DONE: &str = r"
-local id = redis.call('HGET', KEYS[2], ARGV[2])
-if id then
-  redis.call('XACK', KEYS[1], ARGV[1], id)
-  redis.call('XDEL', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], ARGV[2])
+for i = 2, #ARGV do
+  local id = redis.call('HGET', KEYS[2], ARGV[i])
+  if id then
+    redis.call('XACK', KEYS[1], ARGV[1], id)
+    redis.call('XDEL', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], ARGV[i])
+  end
 end
 return 1
 ";
 
-/// The queue on Redis.
+/// Sets the idle time of items a claim read but could not lease (another moderator
+/// holds them in the database), so that they are taken over when that lease ends.
+/// KEYS: stream, entries hash. ARGV: group, consumer, then comment id and idle ms pairs.
+const DEFER: &str = r"
+for i = 3, #ARGV, 2 do
+  local id = redis.call('HGET', KEYS[2], ARGV[i])
+  if id then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'IDLE', ARGV[i + 1], 'JUSTID')
+  end
+end
+return 1
+";
+
+/// The queue on Redis, with its leases in the database.
 pub struct RedisQueue {
     redis: Redis,
     db: Db,
-    lease: Duration,
+    leases: SqlQueue,
     rebuilt: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
@@ -87,13 +117,21 @@ pub struct RedisQueue {
 /// failover to a replica that lagged, or an old snapshot, may have lost recent entries.
 const REBUILD_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The comments that wait for a moderator: pending, or hidden by flags.
+fn waits_for_moderator() -> Condition {
+    Condition::any()
+        .add(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
+        .add(comment::Column::Hidden.eq(true))
+}
+
 impl RedisQueue {
-    /// A queue whose leases last `lease`; `db` rebuilds it.
-    pub fn new(redis: Redis, db: Db, lease: Duration) -> Self {
+    /// A queue whose leases last `lease` (measured by `clock`); `db` rebuilds it and
+    /// records its leases.
+    pub fn new(redis: Redis, db: Db, clock: Arc<dyn Clock>, lease: Duration) -> Self {
         Self {
             redis,
+            leases: SqlQueue::new(db.clone(), clock, lease),
             db,
-            lease,
             rebuilt: std::sync::Mutex::new(None),
         }
     }
@@ -106,6 +144,9 @@ impl RedisQueue {
         ]
     }
 
+    /// Adds `ids` to the stream, then takes out those the database says were decided
+    /// meanwhile: a decision removes its item after it commits, so whichever comes
+    /// last, the add or the removal, no decided item stays.
     async fn add(&self, ids: &[CommentId]) -> DomainResult<()> {
         if ids.is_empty() {
             return Ok(());
@@ -119,36 +160,72 @@ impl RedisQueue {
             invocation.arg(*id);
         }
         let added: Result<i64, _> = invocation.invoke_async(&mut conn).await;
-        added.map(|_| ()).map_err(|e| self.redis.failed(&e))
-    }
-
-    /// Re-adds every PENDING comment, oldest first, then marks the queue as built.
-    pub async fn rebuild(&self) -> DomainResult<usize> {
-        let pending: Vec<i64> = comment::Entity::find()
+        added.map_err(|e| self.redis.failed(&e))?;
+        let still: BTreeSet<CommentId> = comment::Entity::find()
             .select_only()
             .column(comment::Column::Id)
-            .filter(
-                Condition::any()
-                    .add(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
-                    .add(comment::Column::Hidden.eq(true)),
-            )
+            .filter(comment::Column::Id.is_in(ids.iter().copied()))
+            .filter(waits_for_moderator())
+            .into_tuple()
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .collect();
+        let decided: Vec<CommentId> = ids.iter().copied().filter(|id| !still.contains(id)).collect();
+        self.remove(&decided).await
+    }
+
+    /// Takes items out of the stream.
+    async fn remove(&self, ids: &[CommentId]) -> DomainResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.redis.connection().await?;
+        let [stream, entries, _] = self.keys();
+        let script = Script::new(DONE);
+        let mut invocation = script.prepare_invoke();
+        invocation.key(stream).key(entries).arg(GROUP);
+        for id in ids {
+            invocation.arg(*id);
+        }
+        let done: Result<i64, _> = invocation.invoke_async(&mut conn).await;
+        done.map(|_| ()).map_err(|e| self.redis.failed(&e))
+    }
+
+    /// The comments waiting for a moderator, oldest first.
+    async fn waiting(&self) -> DomainResult<Vec<CommentId>> {
+        comment::Entity::find()
+            .select_only()
+            .column(comment::Column::Id)
+            .filter(waits_for_moderator())
             .order_by_asc(comment::Column::Id)
             .into_tuple()
             .all(self.db.conn())
             .await
-            .map_err(db_error)?;
-        for chunk in pending.chunks(REBUILD_CHUNK) {
+            .map_err(db_error)
+    }
+
+    /// Re-adds every comment waiting for a moderator, then marks the queue as built.
+    pub async fn rebuild(&self) -> DomainResult<usize> {
+        let waiting = self.waiting().await?;
+        self.rebuild_from(&waiting).await
+    }
+
+    /// The second half of a rebuild: adds what the first half read.
+    async fn rebuild_from(&self, waiting: &[CommentId]) -> DomainResult<usize> {
+        for chunk in waiting.chunks(REBUILD_CHUNK) {
             self.add(chunk).await?;
         }
         let mut conn = self.redis.connection().await?;
         let [_, _, marker] = self.keys();
         let set: Result<(), _> = redis::cmd("SET").arg(marker).arg(1).query_async(&mut conn).await;
         set.map_err(|e| self.redis.failed(&e))?;
-        tracing::info!(items = pending.len(), "moderation queue rebuilt from the database");
-        Ok(pending.len())
+        tracing::info!(items = waiting.len(), "moderation queue rebuilt from the database");
+        Ok(waiting.len())
     }
 
-    async fn try_claim(&self, moderator: StaffId, count: u64) -> Result<Vec<CommentId>, redis::RedisError> {
+    async fn try_claim(&self, moderator: StaffId, count: usize) -> Result<Vec<CommentId>, redis::RedisError> {
         let mut conn = self
             .redis
             .connection()
@@ -160,25 +237,16 @@ impl RedisQueue {
             .key(entries)
             .key(marker)
             .arg(GROUP)
-            .arg(format!("moderator-{moderator}"))
+            .arg(consumer(moderator))
             .arg(count)
-            .arg(self.lease.num_milliseconds().max(1))
+            .arg(self.leases.lease().num_milliseconds().max(1))
             .invoke_async(&mut conn)
             .await?;
         Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
     }
-}
 
-fn needs_rebuild(err: &redis::RedisError) -> bool {
-    err.to_string().contains("MATI_REBUILD")
-}
-
-#[async_trait]
-impl ModerationQueue for RedisQueue {
-    async fn claim(&self, moderator: StaffId, count: u64) -> DomainResult<Vec<CommentId>> {
-        if count == 0 {
-            return Ok(Vec::new());
-        }
+    /// Reads up to `count` items from Redis, rebuilding the stream when it was lost.
+    async fn read(&self, moderator: StaffId, count: usize) -> DomainResult<Vec<CommentId>> {
         match self.try_claim(moderator, count).await {
             Ok(ids) => Ok(ids),
             Err(err) if needs_rebuild(&err) => {
@@ -191,17 +259,93 @@ impl ModerationQueue for RedisQueue {
         }
     }
 
-    async fn done(&self, id: CommentId) -> DomainResult<()> {
+    /// Claims through Redis: items read are handed out only if the database grants
+    /// their lease; the others are deferred until their holder's lease ends, and more
+    /// are read in their place.
+    async fn claim_through_redis(&self, moderator: StaffId, count: usize) -> DomainResult<Vec<CommentId>> {
+        let mut leased = Vec::new();
+        for round in 0..CLAIM_ROUNDS {
+            let want = count - leased.len();
+            // Counted from before the read, so that the database lease has ended when
+            // Redis finds the item idle for a lease.
+            let from = self.leases.now();
+            let read = match self.read(moderator, want).await {
+                Ok(read) => read,
+                // What this claim already leased is the moderator's: hand it out.
+                Err(_) if round > 0 => break,
+                Err(err) => return Err(err),
+            };
+            let granted = self.leases.lease_chosen(moderator, &read, from).await?;
+            let refused: Vec<CommentId> = read.iter().copied().filter(|id| !granted.contains(id)).collect();
+            if let Err(err) = self.defer(moderator, &refused).await {
+                tracing::warn!(error = %err, "moderation items held by others not deferred");
+            }
+            leased.extend(granted);
+            if read.len() < want || leased.len() >= count {
+                break;
+            }
+        }
+        Ok(leased)
+    }
+
+    /// Leaves items read by `moderator` but leased to others idle for what remains of
+    /// that lease short of a whole one, so that Redis offers them again when it ends.
+    async fn defer(&self, moderator: StaffId, refused: &[CommentId]) -> DomainResult<()> {
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let ends = self.leases.lease_ends(refused).await?;
+        let now = self.leases.now();
+        let lease = self.leases.lease();
         let mut conn = self.redis.connection().await?;
         let [stream, entries, _] = self.keys();
-        let done: Result<i64, _> = Script::new(DONE)
-            .key(stream)
-            .key(entries)
-            .arg(GROUP)
-            .arg(id)
-            .invoke_async(&mut conn)
-            .await;
-        done.map(|_| ()).map_err(|e| self.redis.failed(&e))
+        let script = Script::new(DEFER);
+        let mut invocation = script.prepare_invoke();
+        invocation.key(stream).key(entries).arg(GROUP).arg(consumer(moderator));
+        for id in refused {
+            let left = ends
+                .iter()
+                .find(|(leased, _)| leased == id)
+                .map_or(Duration::zero(), |(_, end)| *end - now)
+                .clamp(Duration::zero(), lease);
+            invocation.arg(*id).arg((lease - left).num_milliseconds());
+        }
+        let deferred: Result<i64, _> = invocation.invoke_async(&mut conn).await;
+        deferred.map(|_| ()).map_err(|e| self.redis.failed(&e))
+    }
+}
+
+/// A moderator's consumer name in the group.
+fn consumer(moderator: StaffId) -> String {
+    format!("moderator-{moderator}")
+}
+
+fn needs_rebuild(err: &redis::RedisError) -> bool {
+    err.to_string().contains("MATI_REBUILD")
+}
+
+#[async_trait]
+impl ModerationQueue for RedisQueue {
+    async fn claim(&self, moderator: StaffId, count: u64) -> DomainResult<Vec<CommentId>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let want = usize::try_from(count).unwrap_or(usize::MAX);
+        match self.claim_through_redis(moderator, want).await {
+            Ok(ids) => Ok(ids),
+            Err(err) => {
+                // Redis down (or failing): the database holds every waiting comment and
+                // every lease, so it can hand out items alone.
+                tracing::debug!(error = %err, "moderation items claimed from the database");
+                self.leases.claim(moderator, count).await
+            }
+        }
+    }
+
+    async fn done(&self, id: CommentId) -> DomainResult<()> {
+        let released = self.leases.done(id).await;
+        let removed = self.remove(&[id]).await;
+        released.and(removed)
     }
 }
 
@@ -230,3 +374,6 @@ impl QueueBackend for RedisQueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

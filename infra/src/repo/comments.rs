@@ -1,5 +1,5 @@
 //! Comments: submission (idempotent per citizen and clientId), lifecycle changes applied
-//! atomically with their events, support and flags.
+//! atomically with their events, support and flags (judged by moderators' decisions).
 
 mod read;
 mod stats;
@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use mati_domain::comment::{
     CitizenId, Comment, CommentChange, CommentEvent, CommentId, EventKind, NewComment, NewEvent, Response,
 };
+use mati_domain::flag::{FlagTally, NewFlag};
 use mati_domain::geography::UnitCode;
 use mati_domain::lifecycle::CommentStatus;
 use mati_domain::ports::{Admit, CommentQuery, Comments, Inserted, Page, PageRequest};
@@ -18,8 +19,8 @@ use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    TryInsertResult,
 };
 
 use super::{SqlStore, convert};
@@ -87,6 +88,39 @@ async fn insert_events(txn: &impl ConnectionTrait, comment_id: CommentId, events
     Ok(())
 }
 
+/// The comment's flags no moderator has judged: how many sessions, from how many
+/// addresses.
+async fn unjudged_flags(txn: &impl ConnectionTrait, id: CommentId) -> Result<FlagTally, DbErr> {
+    let counts: Option<(i64, i64)> = flag::Entity::find()
+        .select_only()
+        .column_as(Expr::col(flag::Column::CitizenId).count(), "sessions")
+        .column_as(Expr::col(flag::Column::AddressDigest).count_distinct(), "addresses")
+        .filter(flag::Column::CommentId.eq(id))
+        .filter(flag::Column::JudgedAt.is_null())
+        .into_tuple()
+        .one(txn)
+        .await?;
+    let (sessions, addresses) = counts.unwrap_or_default();
+    Ok(FlagTally {
+        sessions: u64::try_from(sessions).unwrap_or_default(),
+        addresses: u64::try_from(addresses).unwrap_or_default(),
+    })
+}
+
+/// Marks the comment's flags raised up to `decided_at` as judged. Their addresses are
+/// no longer needed (judged flags never count again), so they are erased.
+async fn judge_flags(txn: &impl ConnectionTrait, id: CommentId, decided_at: DateTime<Utc>) -> Result<(), DbErr> {
+    flag::Entity::update_many()
+        .col_expr(flag::Column::JudgedAt, Expr::value(decided_at))
+        .col_expr(flag::Column::AddressDigest, Expr::value(Option::<String>::None))
+        .filter(flag::Column::CommentId.eq(id))
+        .filter(flag::Column::JudgedAt.is_null())
+        .filter(flag::Column::CreatedAt.lte(decided_at))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// Why a submission was not stored.
 enum Refusal {
     Db(DbErr),
@@ -127,11 +161,8 @@ impl SqlStore {
             return Ok(false);
         }
         insert_events(&txn, id, &change.events).await?;
-        if change.clear_flags {
-            flag::Entity::delete_many()
-                .filter(flag::Column::CommentId.eq(id))
-                .exec(&txn)
-                .await?;
+        if let Some(decided_at) = change.judges_flags {
+            judge_flags(&txn, id, decided_at).await?;
         }
         if let Some(answer) = &change.response {
             let row = response::ActiveModel {
@@ -333,16 +364,9 @@ impl Comments for SqlStore {
             .ok_or_else(|| DomainError::NotFound("comment".into()))
     }
 
-    async fn flag(
-        &self,
-        id: CommentId,
-        citizen: CitizenId,
-        reason: &str,
-        at: DateTime<Utc>,
-        hide_at: u32,
-    ) -> DomainResult<bool> {
+    async fn flag(&self, new: NewFlag) -> DomainResult<bool> {
+        let id = new.comment;
         let store = self.clone();
-        let reason = reason.to_owned();
         let result: Result<bool, DbErr> = detached(async move {
             let _write = store.db.write_guard().await;
             let txn = store.db.conn().begin().await?;
@@ -353,30 +377,26 @@ impl Comments for SqlStore {
             }
             let row = flag::ActiveModel {
                 comment_id: Set(id),
-                citizen_id: Set(citizen),
-                reason: Set(reason.clone()),
-                created_at: Set(at),
+                citizen_id: Set(new.citizen),
+                reason: Set(new.reason.clone()),
+                created_at: Set(new.at),
+                address_digest: Set(new.address.clone()),
+                judged_at: Set(None),
             };
+            // A session flags a comment once, also after a moderator judged its flag.
             let inserted = flag::Entity::insert(row)
                 .on_conflict_do_nothing()
                 .exec_without_returning(&txn)
                 .await?;
-            let new = matches!(inserted, TryInsertResult::Inserted(n) if n > 0);
-            if new {
+            let is_new = matches!(inserted, TryInsertResult::Inserted(n) if n > 0);
+            if is_new {
                 let flagged = NewEvent {
-                    kind: EventKind::Flagged,
-                    at,
-                    unit: None,
-                    from_unit: None,
-                    actor: None,
-                    note: Some(reason),
+                    note: Some(new.reason.clone()),
+                    ..flagged_event(new.at)
                 };
                 insert_events(&txn, id, &[flagged]).await?;
-                let flags = flag::Entity::find()
-                    .filter(flag::Column::CommentId.eq(id))
-                    .count(&txn)
-                    .await?;
-                if flags >= u64::from(hide_at) {
+                let tally = unjudged_flags(&txn, id).await?;
+                if tally.hides() {
                     // Hidden once, by the flag that reached the threshold; back to the
                     // moderators through the outbox like a new submission.
                     let hidden = comment::Entity::update_many()
@@ -389,14 +409,14 @@ impl Comments for SqlStore {
                     if hidden.rows_affected == 1 {
                         let event = NewEvent {
                             kind: EventKind::Hidden,
-                            note: Some(format!("{flags} flags")),
-                            ..flagged_event(at)
+                            note: Some(format!("{} flags from {} addresses", tally.sessions, tally.addresses)),
+                            ..flagged_event(new.at)
                         };
                         insert_events(&txn, id, &[event]).await?;
                         let relay = outbox::ActiveModel {
                             topic: Set(crate::outbox::MODERATION.to_owned()),
                             comment_id: Set(id),
-                            created_at: Set(at),
+                            created_at: Set(new.at),
                             ..Default::default()
                         };
                         outbox::Entity::insert(relay).exec_without_returning(&txn).await?;
@@ -404,7 +424,7 @@ impl Comments for SqlStore {
                 }
             }
             txn.commit().await?;
-            Ok(new)
+            Ok(is_new)
         })
         .await;
         result.map_err(db_error)

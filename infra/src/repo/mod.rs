@@ -85,7 +85,7 @@ impl Shared {
             .map(|url| Redis::open(url, &settings.redis_prefix))
             .transpose()?;
         let queue: Arc<dyn QueueBackend> = match &redis {
-            Some(redis) => Arc::new(RedisQueue::new(redis.clone(), db.clone(), settings.lease)),
+            Some(redis) => Arc::new(RedisQueue::new(redis.clone(), db.clone(), clock, settings.lease)),
             None => Arc::new(SqlQueue::new(db.clone(), clock, settings.lease)),
         };
         Ok(Self {

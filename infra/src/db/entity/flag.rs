@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-/// A citizen flagging a comment, once.
+/// A citizen flagging a comment, once; judged by a moderator's decision.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "flags")]
 pub struct Model {
@@ -12,6 +12,11 @@ pub struct Model {
     pub citizen_id: i64,
     pub reason: String,
     pub created_at: DateTimeUtc,
+    /// `mati_domain::flag::address_digest` of the client address; none when unknown or
+    /// once judged.
+    pub address_digest: Option<String>,
+    /// When a moderator's decision judged it; judged flags never count again.
+    pub judged_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
