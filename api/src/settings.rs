@@ -94,6 +94,12 @@ pub struct Settings {
     /// `MATI_ALLOWED_QUERIES`: a JSON file of SHA-256 → document; when set, only those
     /// documents run (allow-list mode).
     pub allowed_queries: Option<std::path::PathBuf>,
+    /// `MATI_MAX_WEBSOCKETS_PER_ADDRESS`: WebSockets one client address may hold open at
+    /// once (default 20); the next upgrade is refused with 429.
+    pub max_websockets_per_address: usize,
+    /// `MATI_WEBSOCKET_INIT_TIMEOUT_SECS`: how long a WebSocket may stay open without an
+    /// accepted `connection_init` before it is closed with 4408 (default 10).
+    pub websocket_init_timeout: Duration,
 }
 
 /// A setting that could not be used.
@@ -110,8 +116,10 @@ pub struct SettingsError {
 /// test suite or CI, and are tolerated.
 const TOLERATED_PREFIXES: [&str; 3] = ["MATI_TEST_", "MATI_REQUIRE_BACKENDS", "MATI_BIN"];
 
-const KEYS: [&str; 21] = [
+const KEYS: [&str; 23] = [
     "MATI_ALLOWED_QUERIES",
+    "MATI_MAX_WEBSOCKETS_PER_ADDRESS",
+    "MATI_WEBSOCKET_INIT_TIMEOUT_SECS",
     "MATI_MAX_TOKENS",
     "MATI_MAX_ALIASES",
     "MATI_MAX_ROOT_FIELDS",
@@ -247,6 +255,8 @@ impl Settings {
             },
             max_batch: number(&vars, "MATI_MAX_BATCH", 0)?,
             allowed_queries: get("MATI_ALLOWED_QUERIES").map(std::path::PathBuf::from),
+            max_websockets_per_address: number(&vars, "MATI_MAX_WEBSOCKETS_PER_ADDRESS", 20)?,
+            websocket_init_timeout: Duration::from_secs(number(&vars, "MATI_WEBSOCKET_INIT_TIMEOUT_SECS", 10)?.max(1)),
         })
     }
 }

@@ -48,7 +48,8 @@ pub const MAX_EXPORT_PAGE: u64 = 1000;
 /// time a comment was sent, [from, to).
 #[derive(Debug, Clone, Default)]
 pub struct ExportFilter {
-    /// Only comments whose commune lies inside this unit.
+    /// Only comments whose commune lies inside this unit, or, for a village, tagged
+    /// with it.
     pub unit_code: Option<String>,
     /// Only this category.
     pub category_code: Option<String>,
