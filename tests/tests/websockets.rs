@@ -106,7 +106,7 @@ async fn one_address_cannot_hold_more_sockets_than_its_share() {
     for _ in 0..3 {
         open.push(connect(&app).await.unwrap());
     }
-    let (status, body) = connect(&app).await.err().expect("the fourth socket is refused");
+    let (status, body) = connect(&app).await.expect_err("the fourth socket is refused");
     assert_eq!(status, 429, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
