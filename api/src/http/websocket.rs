@@ -135,15 +135,17 @@ async fn serve(socket: WebSocket, state: AppState, origin: Origin, protocol: Gra
         shape: state.shape,
     };
     let accepted = Arc::new(AtomicBool::new(false));
+    let timed_out = Arc::new(AtomicBool::new(false));
     let (mut sink, mut stream) = socket.split();
     // Past the timeout, an unaccepted socket stops being read, which ends the session.
     let waited = {
-        let accepted = Arc::clone(&accepted);
+        let (accepted, timed_out) = (Arc::clone(&accepted), Arc::clone(&timed_out));
         async move {
             tokio::time::sleep(init_timeout).await;
             if accepted.load(Ordering::SeqCst) {
                 std::future::pending::<()>().await;
             }
+            timed_out.store(true, Ordering::SeqCst);
         }
     };
     let incoming = (&mut stream).take_until(waited);
@@ -172,7 +174,7 @@ async fn serve(socket: WebSocket, state: AppState, origin: Origin, protocol: Gra
         .on_connection_init(on_init)
         .serve()
         .await;
-    if !accepted.load(Ordering::SeqCst) {
+    if timed_out.load(Ordering::SeqCst) {
         let close = CloseFrame {
             code: INIT_TIMEOUT_CLOSE,
             reason: "Connection initialisation timeout".into(),
