@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::graphql::persisted::AllowList;
 use crate::graphql::{self, Limits};
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, SocketLimits, SocketSlots};
 use crate::settings::{Environment, Settings};
 
 /// The wall clock.
@@ -189,6 +189,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
         allow_list: match &settings.allowed_queries {
             Some(path) => Some(Arc::new(AllowList::load(path).context("MATI_ALLOWED_QUERIES")?)),
             None => None,
+        },
+        sockets: SocketLimits {
+            slots: SocketSlots::new(settings.max_websockets_per_address),
+            init_timeout: settings.websocket_init_timeout,
         },
     };
     Ok(state)

@@ -106,6 +106,12 @@ pub struct Settings {
     pub stats_cache: Duration,
     /// `MATI_MIN_GROUP_SIZE`: the smallest group a breakdown by gender shows (default 5).
     pub min_group_size: u64,
+    /// `MATI_MAX_WEBSOCKETS_PER_ADDRESS`: WebSockets one client address may hold open at
+    /// once (default 20); the next upgrade is refused with 429.
+    pub max_websockets_per_address: usize,
+    /// `MATI_WEBSOCKET_INIT_TIMEOUT_SECS`: how long a WebSocket may stay open without an
+    /// accepted `connection_init` before it is closed with 4408 (default 10).
+    pub websocket_init_timeout: Duration,
 }
 
 /// A setting that could not be used.
@@ -122,12 +128,14 @@ pub struct SettingsError {
 /// test suite or CI, and are tolerated.
 const TOLERATED_PREFIXES: [&str; 3] = ["MATI_TEST_", "MATI_REQUIRE_BACKENDS", "MATI_BIN"];
 
-const KEYS: [&str; 25] = [
+const KEYS: [&str; 27] = [
     "MATI_STATS_MAX_CONCURRENT",
     "MATI_STATS_CACHE_SECS",
     "MATI_MIN_GROUP_SIZE",
     "MATI_DATABASE_STATEMENT_TIMEOUT_MS",
     "MATI_ALLOWED_QUERIES",
+    "MATI_MAX_WEBSOCKETS_PER_ADDRESS",
+    "MATI_WEBSOCKET_INIT_TIMEOUT_SECS",
     "MATI_MAX_TOKENS",
     "MATI_MAX_ALIASES",
     "MATI_MAX_ROOT_FIELDS",
@@ -291,6 +299,8 @@ impl Settings {
             .max(1),
             stats_cache: Duration::from_secs(number(&vars, "MATI_STATS_CACHE_SECS", 60)?),
             min_group_size,
+            max_websockets_per_address: number(&vars, "MATI_MAX_WEBSOCKETS_PER_ADDRESS", 20)?,
+            websocket_init_timeout: Duration::from_secs(number(&vars, "MATI_WEBSOCKET_INIT_TIMEOUT_SECS", 10)?.max(1)),
         })
     }
 }

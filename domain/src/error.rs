@@ -31,6 +31,17 @@ pub enum DomainError {
     /// The comment's current state does not allow this transition, or it changed meanwhile.
     #[error("{0}")]
     Conflict(String),
+    /// An input value conflicts with what is already stored under it (a `clientId`
+    /// reused for a different comment); `field` names it as the client sent it.
+    #[error("{message}")]
+    ConflictingInput {
+        /// The input field at fault, e.g. `clientId`.
+        field: String,
+        /// English explanation.
+        message: String,
+        /// Khmer explanation, for the citizen's screen.
+        message_km: String,
+    },
     /// Too many requests for this action; retry after the given time.
     #[error("too many requests")]
     RateLimited {
@@ -70,6 +81,15 @@ impl DomainError {
     /// A `CONFLICT` error with an explanation.
     pub fn conflict(message: &str) -> Self {
         Self::Conflict(message.to_owned())
+    }
+
+    /// A `CONFLICT` error on `field`, with English and Khmer messages.
+    pub fn conflicting(field: &str, message: &str, message_km: &str) -> Self {
+        Self::ConflictingInput {
+            field: field.to_owned(),
+            message: message.to_owned(),
+            message_km: message_km.to_owned(),
+        }
     }
 
     /// Renames the field of an `InvalidInput` error, e.g. when a value parsed as `code`

@@ -104,6 +104,18 @@ fn change(before: &Comment, after: Comment, events: Vec<NewEvent>) -> CommentCha
     }
 }
 
+/// How the note of an APPROVED event starts when the moderator corrected the category.
+const CATEGORY_CORRECTED: &str = "category corrected to ";
+
+/// Whether `event` records a moderator's correction of the comment's category.
+pub fn corrects_category(event: &NewEvent) -> bool {
+    event.kind == EventKind::Approved
+        && event
+            .note
+            .as_deref()
+            .is_some_and(|note| note.starts_with(CATEGORY_CORRECTED))
+}
+
 /// Approves a pending comment and routes it to `unit`, starting its deadlines.
 /// `category` replaces the citizen's category when the moderator corrected it.
 pub fn approve(
@@ -127,7 +139,7 @@ pub fn approve(
     after.due_at = Some(due);
     let approved = NewEvent {
         actor: Some(by.staff),
-        note: corrected.map(|code| format!("category corrected to {code}")),
+        note: corrected.map(|code| format!("{CATEGORY_CORRECTED}{code}")),
         ..event(EventKind::Approved, by.at)
     };
     let routed = NewEvent {

@@ -69,7 +69,8 @@ pub enum Visibility {
 /// A filtered listing of comments, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentQuery {
-    /// Only comments whose commune lies inside this unit.
+    /// Only comments inside this unit: whose commune lies inside it (a province,
+    /// district or commune), or tagged with it (a village).
     pub within: Option<UnitCode>,
     /// Only comments currently assigned to this unit.
     pub assigned_to: Option<UnitCode>,

@@ -1,17 +1,20 @@
 //! Properties of the pure rules, over many generated inputs: routing, deadline
-//! arithmetic, tracking codes and text normalisation.
+//! arithmetic, tracking codes, text normalisation and redaction.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap fails the property, with its input")]
 
 use crate::category::Category;
 use crate::deadline::{DeadlinePolicy, is_overdue};
 use crate::geography::{AdminLevel, UnitCode};
 use crate::lifecycle::{self, Actor};
+use crate::privacy::{REDACTED, redact};
 use crate::routing::{check_referral_target, responsible_unit};
 use crate::text;
 use crate::tracking::TrackingCode;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use rand::SeedableRng;
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 fn level() -> impl Strategy<Value = AdminLevel> {
     prop_oneof![
@@ -88,6 +91,23 @@ proptest! {
                 prop_assert!(!once.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
             }
             Err(err) => prop_assert!(err.to_string().contains("character")),
+        }
+    }
+
+    #[test]
+    fn no_eight_digits_survive_redaction_and_nothing_else_changes(
+        raw in "[0-9០-៩٠-٩０-９ ,._:\\-/()+'\t\u{A0}\u{200B}ab⑳½㋉㎡\\[\\]…]{0,60}"
+    ) {
+        let redacted = redact(&raw);
+        // Counted on the text folded as a whole, independently of how redaction folds.
+        let mut run = 0;
+        for c in redacted.nfkc() {
+            run = if c.general_category() == GeneralCategory::DecimalNumber { run + 1 } else { 0 };
+            prop_assert!(run < 8, "eight digits survived: {:?}", redacted);
+        }
+        prop_assert_eq!(redact(&redacted), redacted.clone(), "not idempotent");
+        if !redacted.contains(REDACTED) {
+            prop_assert_eq!(redacted, raw);
         }
     }
 }

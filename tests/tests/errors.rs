@@ -204,6 +204,28 @@ async fn malformed_and_too_deep_operations_carry_codes() {
         assert_eq!(codes(&response), ["QUERY_TOO_COMPLEX"], "depth {depth}: {response:#}");
         assert!(response["data"].is_null(), "depth {depth}: {response:#}");
     }
+    // Deeper than the parser itself goes (64 selection sets) is the same refusal, be it
+    // fields or inline fragments that nest, over POST and over GET.
+    let fragments = format!(
+        "{{ {}categories {{ code }}{} }}",
+        "... on Query { ".repeat(70),
+        " }".repeat(70)
+    );
+    for (case, query) in [("fields", nested_parents(70)), ("inline fragments", fragments)] {
+        let response = app.graphql(None, &query, json!({})).await;
+        assert_eq!(codes(&response), ["QUERY_TOO_COMPLEX"], "{case}: {response:#}");
+        let response: serde_json::Value = app
+            .client
+            .get(format!("{}/graphql", app.base))
+            .query(&[("query", query.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(codes(&response), ["QUERY_TOO_COMPLEX"], "{case} over GET: {response:#}");
+    }
 }
 
 both_backends!(

@@ -91,3 +91,103 @@ both_backends!(
     nothing_personal_leaks_to_the_public_or_the_logs,
     nothing_personal_leaks_to_the_public_or_the_logs
 );
+
+const FULL: &str = "query($id: ID!) { comment(id: $id) { body responses { body } events { kind note } } }";
+const BY_CODE: &str =
+    "query($c: String!) { commentByTrackingCode(trackingCode: $c) { body responses { body } events { kind note } } }";
+
+/// Every text of a comment as one response carries it: body, responses and notes.
+fn texts(comment: &serde_json::Value) -> Vec<String> {
+    let mut texts = vec![comment["body"].as_str().unwrap_or_default().to_owned()];
+    for response in comment["responses"].as_array().unwrap() {
+        texts.push(response["body"].as_str().unwrap().to_owned());
+    }
+    for event in comment["events"].as_array().unwrap() {
+        if let Some(note) = event["note"].as_str() {
+            texts.push(note.to_owned());
+        }
+    }
+    texts
+}
+
+async fn answers_and_notes_are_redacted_like_bodies(app: TestApp) {
+    let citizen = app.citizen().await;
+    let moderator = app.staff("moderator", "mod1", None).await;
+    let official = app.staff("official", "commune120101", Some("120101")).await;
+    let input = json!({ "input": {
+        "body": "The drain on street 5 is blocked again",
+        "categoryCode": "LOCAL_ROADS",
+        "communeCode": "120101",
+    } });
+    let submitted = app.ok(Some(&citizen), SUBMIT, input).await;
+    let id = submitted["submitComment"]["comment"]["id"].clone();
+    let code = submitted["submitComment"]["comment"]["trackingCode"].clone();
+    app.ok(
+        Some(&moderator),
+        "mutation($id: ID!, $n: String) { moderateComment(id: $id, decision: APPROVE, note: $n) { id } }",
+        json!({ "id": id, "n": "verified by phone with author 012 345 678" }),
+    )
+    .await;
+    app.ok(
+        Some(&official),
+        "mutation($id: ID!, $b: String!) { respondToComment(id: $id, body: $b) { id } }",
+        json!({ "id": id, "b": "We called you back on 012,345,678 and on ０１２３４５６７８" }),
+    )
+    .await;
+    app.ok(
+        Some(&official),
+        "mutation($id: ID!, $n: String!) { resolveComment(id: $id, note: $n) { id } }",
+        json!({ "id": id, "n": "Cleared; the crew chief is on 012_345_678 or 097:123:4567" }),
+    )
+    .await;
+
+    // The handling staff read what they wrote.
+    let handled = app.ok(Some(&official), FULL, json!({ "id": id })).await;
+    let handled = texts(&handled["comment"]).join(" | ");
+    for original in [
+        "012 345 678",
+        "012,345,678",
+        "０１２３４５６７８",
+        "012_345_678",
+        "097:123:4567",
+    ] {
+        assert!(handled.contains(original), "the official reads {original:?}: {handled}");
+    }
+
+    // The public, another citizen and a tracking-code holder read none of the numbers.
+    let other = app.citizen().await;
+    let anonymous = app.ok(None, FULL, json!({ "id": id })).await;
+    let citizen_view = app.ok(Some(&other), FULL, json!({ "id": id })).await;
+    let by_code = app.ok(None, BY_CODE, json!({ "c": code })).await;
+    for (who, comment) in [
+        ("anonymous", &anonymous["comment"]),
+        ("another citizen", &citizen_view["comment"]),
+        ("a tracking-code holder", &by_code["commentByTrackingCode"]),
+    ] {
+        let shown = texts(comment);
+        assert_eq!(shown.len(), 4, "{who}: body, one response, two notes: {shown:?}");
+        for text in &shown[1..] {
+            assert!(text.contains("[…]"), "{who} reads {text:?}");
+            assert!(
+                !text.contains("345") && !text.contains("３４５") && !text.contains("4567"),
+                "{who} reads {text:?}"
+            );
+        }
+    }
+
+    let export = app
+        .client
+        .get(format!("{}/exports/comments.csv", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(export.contains("drain"), "the comment is exported: {export}");
+    assert!(!export.contains("345"), "{export}");
+}
+both_backends!(
+    answers_and_notes_are_redacted_like_bodies,
+    answers_and_notes_are_redacted_like_bodies
+);

@@ -16,7 +16,8 @@ pub enum Code {
     BadUserInput,
     /// Nothing there.
     NotFound,
-    /// The state does not allow it.
+    /// The state does not allow it, or an input conflicts with what is stored under it
+    /// (`field` names it).
     Conflict,
     /// Too many requests.
     RateLimited,
@@ -56,6 +57,14 @@ fn with_code(message: String, code: Code, km: Option<&str>) -> async_graphql::Er
     error
 }
 
+/// Adds `extensions.field`: the input at fault, as the client named it.
+fn with_field(mut error: async_graphql::Error, field: String) -> async_graphql::Error {
+    if let Some(ext) = error.extensions.as_mut() {
+        ext.set("field", field);
+    }
+    error
+}
+
 /// Adds `extensions.retryAfterSeconds`, rounded up: a client that waits exactly this
 /// long must find the way open.
 fn with_retry_after(mut error: async_graphql::Error, retry_after: std::time::Duration) -> async_graphql::Error {
@@ -91,17 +100,22 @@ pub fn to_graphql(err: DomainError) -> async_graphql::Error {
             field,
             message,
             message_km,
-        } => {
-            let mut error = with_code(format!("{field}: {message}"), Code::BadUserInput, Some(&message_km));
-            if let Some(ext) = error.extensions.as_mut() {
-                ext.set("field", field);
-            }
-            error
-        }
+        } => with_field(
+            with_code(format!("{field}: {message}"), Code::BadUserInput, Some(&message_km)),
+            field,
+        ),
         DomainError::NotFound(what) => with_code(format!("{what} not found"), Code::NotFound, Some("រកមិនឃើញទេ")),
         DomainError::Conflict(message) => {
             with_code(message, Code::Conflict, Some("សកម្មភាពនេះមិនអាចធ្វើបានក្នុងស្ថានភាពបច្ចុប្បន្នទេ"))
         }
+        DomainError::ConflictingInput {
+            field,
+            message,
+            message_km,
+        } => with_field(
+            with_code(format!("{field}: {message}"), Code::Conflict, Some(&message_km)),
+            field,
+        ),
         DomainError::RateLimited { retry_after } => with_retry_after(
             with_code(
                 "too many requests; retry later".into(),

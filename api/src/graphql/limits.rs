@@ -1,11 +1,11 @@
 //! Limits on the shape of a request, checked on the document before it runs: tokens,
-//! aliases, root fields and directives. (Depth and complexity are async-graphql's own
+//! aliases, root fields, directives, and nesting beyond what the parser goes. (Depth and complexity are async-graphql's own
 //! limits, set in [`super::build_schema`]; a paged list costs by its page size, see
 //! [`page_cost`], and an aggregate [`AGGREGATE_COST`].) A request over one is refused whole with QUERY_TOO_COMPLEX and a
 //! short message.
 
-use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{ExecutableDocument, Field, OperationType, Selection, SelectionSet};
+use async_graphql::parser::{Error as ParseError, parse_query};
 use mati_domain::service::MAX_PAGE;
 
 /// The limits (settings `MATI_MAX_TOKENS`, `MATI_MAX_ALIASES`, `MATI_MAX_ROOT_FIELDS`,
@@ -202,8 +202,9 @@ fn shape(document: &ExecutableDocument) -> (Counts, usize, Kind) {
     (counts, root_fields, kind.unwrap_or(Kind::Query))
 }
 
-/// Checks `source` against `limits`; the refusal's message when over one. A document
-/// that does not parse passes here and gets the parser's own error when it runs.
+/// Checks `source` against `limits`; the refusal's message when over one, or when it
+/// nests deeper than the parser goes. A document that does not parse for any other
+/// reason passes here and gets the parser's own error when it runs.
 pub fn check(source: &str, limits: &ShapeLimits) -> Result<Kind, String> {
     let tokens = count_tokens(source);
     if tokens > limits.tokens {
@@ -212,8 +213,14 @@ pub fn check(source: &str, limits: &ShapeLimits) -> Result<Kind, String> {
             limits.tokens
         ));
     }
-    let Ok(document) = parse_query(source) else {
-        return Ok(Kind::Query);
+    let document = match parse_query(source) {
+        Ok(document) => document,
+        // The parser stops at a nesting of its own (64 selection sets): that is a
+        // query over a limit like the depth rule's, not a malformed one.
+        Err(ParseError::RecursionLimitExceeded) => {
+            return Err("the query's selections are nested deeper than the parser allows".to_owned());
+        }
+        Err(_) => return Ok(Kind::Query),
     };
     let (counts, root_fields, kind) = shape(&document);
     let over = [
@@ -282,6 +289,16 @@ mod tests {
             50 * 253 + 1,
             "without the total, every child is per item"
         );
+    }
+
+    #[test]
+    fn a_query_nested_deeper_than_the_parser_goes_is_over_a_limit() {
+        let limits = ShapeLimits::default();
+        let nested = |depth: usize| format!("{}a{}", "{ b ".repeat(depth), " }".repeat(depth));
+        assert_eq!(check(&nested(60), &limits), Ok(Kind::Query));
+        assert!(check(&nested(70), &limits).is_err_and(|m| m.contains("nested deeper")));
+        // A malformed document is left to the parser's own error.
+        assert_eq!(check("{ a", &limits), Ok(Kind::Query));
     }
 
     #[test]

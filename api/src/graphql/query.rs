@@ -78,7 +78,8 @@ impl Query {
     }
 
     /// Approved comments, newest first: public ones, and private ones for those allowed
-    /// to see them. `unitCode` keeps the comments whose commune lies inside the unit.
+    /// to see them. `unitCode` keeps the comments whose commune lies inside the unit (a
+    /// province, district or commune), or, for a village, the comments tagged with it.
     #[graphql(complexity = "connection_cost(first, child_complexity, __field)")]
     async fn comments(
         &self,

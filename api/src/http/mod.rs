@@ -8,6 +8,9 @@ mod graphql;
 pub use graphql::Bearer;
 mod websocket;
 
+pub use websocket::SocketLimits;
+pub use websocket::slots::SocketSlots;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +55,8 @@ pub struct AppState {
     pub max_batch: usize,
     /// The only documents allowed to run, when set.
     pub allow_list: Option<Arc<AllowList>>,
+    /// What bounds the WebSockets.
+    pub sockets: SocketLimits,
 }
 
 /// The router.

@@ -1,18 +1,27 @@
-//! Subscriptions over WebSocket.
+//! Subscriptions over WebSocket. A socket is a standing cost, so none is free to hold:
+//! each address holds at most its share of sockets ([`slots`]), and a socket without an
+//! accepted `connection_init` within the init timeout is closed with 4408, as the
+//! graphql-transport-ws protocol prescribes.
+
+pub(super) mod slots;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{Data, Executor, Request};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use futures::SinkExt;
 use futures::stream::{self, BoxStream, StreamExt};
 
-use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
+use mati_domain::DomainError;
 use mati_domain::rate_limit::Origin;
 
 use super::{AppState, Bearer};
@@ -71,10 +80,24 @@ impl Executor for SocketExecutor {
     }
 }
 
+/// The graphql-transport-ws close code for a socket that sent no `connection_init` in time.
+const INIT_TIMEOUT_CLOSE: u16 = 4408;
+
+/// What bounds the sockets (settings `MATI_MAX_WEBSOCKETS_PER_ADDRESS`,
+/// `MATI_WEBSOCKET_INIT_TIMEOUT_SECS`).
+#[derive(Debug, Clone)]
+pub struct SocketLimits {
+    /// The open sockets per address.
+    pub slots: Arc<slots::SocketSlots>,
+    /// How long a socket may wait for an accepted `connection_init`.
+    pub init_timeout: Duration,
+}
+
 /// Subscriptions over `graphql-transport-ws`. The token comes in `connection_init`
 /// (`{"Authorization": "Bearer …"}`); a connection is accepted only for an OFFICIAL,
 /// MODERATOR or ADMIN, anything else closes it. Queries and mutations are refused
-/// (BAD_USER_INPUT): they have their own door over HTTP.
+/// (BAD_USER_INPUT): they have their own door over HTTP. An address over its share of
+/// sockets is refused with 429 (RATE_LIMITED) before the upgrade.
 pub(super) async fn websocket(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -86,31 +109,77 @@ pub(super) async fn websocket(
     let origin = Origin {
         address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
     };
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
-        let mati = state.mati.clone();
-        let executor = SocketExecutor {
-            schema: state.schema.clone(),
-            allow_list: state.allow_list.clone(),
-            shape: state.shape,
+    let limits = state.sockets.clone();
+    let Some(slot) = limits.slots.take(origin.address_key().unwrap_or_default()) else {
+        // Its idle sockets are closed within the init timeout at the latest.
+        return crate::exports::fail(DomainError::RateLimited {
+            retry_after: limits.init_timeout,
+        });
+    };
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            serve(socket, state, origin, protocol, limits.init_timeout).await;
+            // The place is given back however the socket ended.
+            drop(slot);
+        })
+}
+
+/// Serves one socket until it ends, or until `init_timeout` passes without an accepted
+/// `connection_init`, when it is closed with 4408.
+async fn serve(socket: WebSocket, state: AppState, origin: Origin, protocol: GraphQLProtocol, init_timeout: Duration) {
+    let mati = state.mati.clone();
+    let executor = SocketExecutor {
+        schema: state.schema.clone(),
+        allow_list: state.allow_list.clone(),
+        shape: state.shape,
+    };
+    let accepted = Arc::new(AtomicBool::new(false));
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let (mut sink, mut stream) = socket.split();
+    // Past the timeout, an unaccepted socket stops being read, which ends the session.
+    let waited = {
+        let (accepted, timed_out) = (Arc::clone(&accepted), Arc::clone(&timed_out));
+        async move {
+            tokio::time::sleep(init_timeout).await;
+            if accepted.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            timed_out.store(true, Ordering::SeqCst);
+        }
+    };
+    let incoming = (&mut stream).take_until(waited);
+    let on_init = {
+        let accepted = Arc::clone(&accepted);
+        move |payload: serde_json::Value| async move {
+            let token = payload
+                .get("Authorization")
+                .or_else(|| payload.get("authorization"))
+                .and_then(serde_json::Value::as_str)
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .map(str::to_owned);
+            let principal = mati.authenticate(token.as_deref()).await.map_err(to_graphql)?;
+            // Only those who may watch an inbox get a connection at all.
+            mati.watch(&principal).map_err(to_graphql)?;
+            let mut data = async_graphql::Data::default();
+            data.insert(principal);
+            data.insert(Loaders::new(&mati).without_cache());
+            data.insert(origin);
+            data.insert(Bearer(token));
+            accepted.store(true, Ordering::SeqCst);
+            Ok(data)
+        }
+    };
+    GraphQLWebSocket::new_with_pair(&mut sink, incoming, executor, protocol)
+        .on_connection_init(on_init)
+        .serve()
+        .await;
+    if timed_out.load(Ordering::SeqCst) {
+        let close = CloseFrame {
+            code: INIT_TIMEOUT_CLOSE,
+            reason: "Connection initialisation timeout".into(),
         };
-        GraphQLWebSocket::new(socket, executor, protocol)
-            .on_connection_init(move |payload| async move {
-                let token = payload
-                    .get("Authorization")
-                    .or_else(|| payload.get("authorization"))
-                    .and_then(serde_json::Value::as_str)
-                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                    .map(str::to_owned);
-                let principal = mati.authenticate(token.as_deref()).await.map_err(to_graphql)?;
-                // Only those who may watch an inbox get a connection at all.
-                mati.watch(&principal).map_err(to_graphql)?;
-                let mut data = async_graphql::Data::default();
-                data.insert(principal);
-                data.insert(Loaders::new(&mati).without_cache());
-                data.insert(origin);
-                data.insert(Bearer(token));
-                Ok(data)
-            })
-            .serve()
-    })
+        // The client may be gone already; there is nobody to tell then.
+        let _ = sink.send(Message::Close(Some(close))).await;
+    }
 }

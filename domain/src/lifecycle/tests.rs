@@ -76,6 +76,15 @@ fn a_moderator_can_correct_the_category_on_approval() {
             .as_deref()
             .is_some_and(|n| n.contains("SOLID_WASTE"))
     );
+    assert!(corrects_category(&change.events[0]));
+    let plain = ok(approve(
+        &pending(),
+        code("120105"),
+        None,
+        &DeadlinePolicy::default(),
+        by(1),
+    ));
+    assert!(!plain.events.iter().any(corrects_category));
 }
 
 #[test]

@@ -12,11 +12,12 @@ use super::Mati;
 use super::reads::check_period;
 use crate::DomainResult;
 use crate::comment::{Comment, CommentId};
+use crate::deadline;
 use crate::geography::{AdminLevel, AdminUnit, UnitCode};
 use crate::lifecycle::CommentStatus;
 use crate::ports::{CommentQuery, PageRequest, Visibility};
+use crate::privacy::Reading;
 use crate::rate_limit::{Action, Origin};
-use crate::{deadline, privacy};
 
 /// The columns of an export, in order; [`ExportRow::fields`] follows them.
 pub const EXPORT_COLUMNS: [&str; 19] = [
@@ -48,7 +49,8 @@ pub const MAX_EXPORT_PAGE: u64 = 1000;
 /// time a comment was sent, [from, to).
 #[derive(Debug, Clone, Default)]
 pub struct ExportFilter {
-    /// Only comments whose commune lies inside this unit.
+    /// Only comments whose commune lies inside this unit, or, for a village, tagged
+    /// with it.
     pub unit_code: Option<String>,
     /// Only this category.
     pub category_code: Option<String>,
@@ -136,7 +138,8 @@ fn row(
             deadline::is_overdue(comment, now).to_string(),
             comment.support_count.to_string(),
             responses.to_string(),
-            privacy::redact(&comment.body),
+            // An export is public: its text reads as the public reads it.
+            Reading::Redacted.text(&comment.body).into_owned(),
         ],
     }
 }

@@ -31,7 +31,8 @@ pub enum RankingOrder {
 /// Filters of the public listing.
 #[derive(Debug, Clone, Default)]
 pub struct CommentFilter {
-    /// Unit whose comments to list.
+    /// Unit whose comments to list: those whose commune lies inside it, or, for a
+    /// village, those tagged with it.
     pub unit_code: Option<String>,
     /// Only this status.
     pub status: Option<CommentStatus>,

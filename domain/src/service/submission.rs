@@ -1,7 +1,10 @@
 //! What citizens do: submit, rate, support and flag.
 
+mod retry;
+
 use std::sync::Arc;
 
+use self::retry::Content;
 use super::Mati;
 use super::moderation::RejectReason;
 use crate::auth::Principal;
@@ -42,7 +45,8 @@ const TRACKING_CODE_ATTEMPTS: usize = 5;
 
 impl Mati {
     /// Stores a citizen's comment as PENDING, or returns the first one sent with the same
-    /// `clientId` from the same session.
+    /// `clientId` from the same session when it says the same; a `clientId` reused for
+    /// a comment that says something else is CONFLICT on `clientId`.
     pub async fn submit_comment(
         &self,
         caller: &Principal,
@@ -56,7 +60,7 @@ impl Mati {
         if let Some(client_id) = &client_id
             && let Some(first) = self.ports.comments.by_client_id(author, client_id).await?
         {
-            return Ok(first);
+            return self.retried(first, &Content::sent(&input)).await;
         }
         let body = CommentBody::parse("body", &input.body)?;
         let category = self.category("categoryCode", &input.category_code).await?;
@@ -97,7 +101,9 @@ impl Mati {
                 address: origin.address_key(),
             });
             match self.ports.comments.insert(new.clone(), limits).await? {
-                Inserted::Created(comment) | Inserted::Existing(comment) => return Ok(comment),
+                Inserted::Created(comment) => return Ok(comment),
+                // A concurrent retry stored it first.
+                Inserted::Existing(first) => return self.retried(first, &Content::new(&new)).await,
                 Inserted::TrackingCodeTaken => {
                     new.tracking_code = TrackingCode::generate(&mut rand::rng());
                 }
@@ -106,6 +112,24 @@ impl Mati {
         Err(DomainError::Internal(
             "no free tracking code after several attempts".into(),
         ))
+    }
+
+    /// The first comment sent with a `clientId`, for a retry that says the same.
+    async fn retried(&self, first: Comment, retry: &Content) -> DomainResult<Comment> {
+        let mut differences = Content::stored(&first).differences(retry);
+        // A moderator may have corrected the category since; the phone still retries with
+        // the one it sent, which is not on record any more.
+        if differences.contains(&"categoryCode") {
+            let events = self.ports.comments.events(&[first.id]).await?;
+            if events.iter().any(|e| lifecycle::corrects_category(&e.event)) {
+                differences.retain(|field| *field != "categoryCode");
+            }
+        }
+        if differences.is_empty() {
+            Ok(first)
+        } else {
+            Err(retry::reused(&differences))
+        }
     }
 
     /// The author rates the resolution of the comment with this tracking code.

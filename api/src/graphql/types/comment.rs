@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use mati_domain::auth::Principal;
 use mati_domain::comment::{Comment as DomainComment, CommentEvent as DomainEvent, Response as DomainResponse};
 use mati_domain::geography::UnitCode;
+use mati_domain::privacy::{self, Reading};
 use mati_domain::service::Mati;
-use mati_domain::{DomainError, deadline, privacy};
+use mati_domain::{DomainError, deadline};
 
 use super::enums::CommentStatus;
 use super::unit::{AdminUnit, Category, load_unit};
@@ -16,9 +17,8 @@ use crate::graphql::loaders::Loaders;
 /// A comment as one viewer may see it.
 pub struct Comment {
     comment: DomainComment,
-    /// Whether the viewer reads the text as written (author, moderators, responsible
-    /// officials); everyone else reads it with phone and ID numbers redacted.
-    original: bool,
+    /// How the viewer reads the body, the responses and the notes (the domain decides).
+    reading: Reading,
     /// The text is not for this viewer at all (a private or unapproved comment looked
     /// up by its tracking code): it reads as empty.
     withheld: bool,
@@ -27,10 +27,10 @@ pub struct Comment {
 impl Comment {
     /// The comment as `viewer` sees it.
     pub fn for_viewer(comment: DomainComment, viewer: &Principal) -> Self {
-        let original = privacy::reads_original(viewer, &comment);
+        let reading = Reading::of(viewer, &comment);
         Self {
             comment,
-            original,
+            reading,
             withheld: false,
         }
     }
@@ -74,10 +74,8 @@ impl Comment {
     async fn body(&self) -> String {
         if self.withheld {
             String::new()
-        } else if self.original {
-            self.comment.body.clone()
         } else {
-            privacy::redact(&self.comment.body)
+            self.reading.text(&self.comment.body).into_owned()
         }
     }
 
@@ -176,72 +174,93 @@ impl Comment {
     async fn responses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Response>> {
         let loaders = ctx.data::<Loaders>()?;
         let responses = loaders.responses.load_one(self.comment.id).await.gql()?;
-        Ok(responses.unwrap_or_default().into_iter().map(Response).collect())
+        let reading = self.reading;
+        Ok(responses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|response| Response { response, reading })
+            .collect())
     }
 
     /// Everything that happened to it, oldest first.
     async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CommentEvent>> {
         let loaders = ctx.data::<Loaders>()?;
         let events = loaders.events.load_one(self.comment.id).await.gql()?;
-        Ok(events.unwrap_or_default().into_iter().map(CommentEvent).collect())
+        let reading = self.reading;
+        Ok(events
+            .unwrap_or_default()
+            .into_iter()
+            .map(|event| CommentEvent { event, reading })
+            .collect())
     }
 }
 
-/// A public answer from an administration.
-pub struct Response(DomainResponse);
+/// A public answer from an administration, as one viewer reads it.
+pub struct Response {
+    response: DomainResponse,
+    /// As for the comment's body.
+    reading: Reading,
+}
 
 #[Object]
 impl Response {
     /// Identity.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.response.id.to_string())
     }
 
-    /// The answer.
-    async fn body(&self) -> &str {
-        &self.0.body
+    /// The answer; phone and ID-card numbers are redacted for the public, as in the
+    /// comment's body.
+    async fn body(&self) -> String {
+        self.reading.text(&self.response.body).into_owned()
     }
 
     /// The answering administration.
     async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<AdminUnit> {
-        unit(ctx, &self.0.unit).await
+        unit(ctx, &self.response.unit).await
     }
 
     /// When.
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.response.created_at
     }
 }
 
-/// One step in a comment's life.
-pub struct CommentEvent(DomainEvent);
+/// One step in a comment's life, as one viewer reads it.
+pub struct CommentEvent {
+    event: DomainEvent,
+    /// As for the comment's body.
+    reading: Reading,
+}
 
 #[Object]
 impl CommentEvent {
     /// SUBMITTED APPROVED REJECTED ROUTED ACKNOWLEDGED RESPONDED REFERRED ESCALATED
     /// RESOLVED RATED REOPENED FLAGGED
     async fn kind(&self) -> &str {
-        self.0.event.kind.as_str()
+        self.event.event.kind.as_str()
     }
 
     /// When.
     async fn at(&self) -> DateTime<Utc> {
-        self.0.event.at
+        self.event.event.at
     }
 
     /// The unit concerned (the new one for a referral or escalation).
     async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
-        optional_unit(ctx, self.0.event.unit.as_ref()).await
+        optional_unit(ctx, self.event.event.unit.as_ref()).await
     }
 
     /// The unit a referral or escalation moved it away from.
     #[graphql(name = "fromUnit")]
     async fn moved_from(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
-        optional_unit(ctx, self.0.event.from_unit.as_ref()).await
+        optional_unit(ctx, self.event.event.from_unit.as_ref()).await
     }
 
-    /// Public note or reason.
-    async fn note(&self) -> Option<&str> {
-        self.0.event.note.as_deref()
+    /// Public note or reason; phone and ID-card numbers are redacted for the public, as
+    /// in the comment's body.
+    async fn note(&self) -> Option<String> {
+        let note = self.event.event.note.as_deref()?;
+        Some(self.reading.text(note).into_owned())
     }
 }

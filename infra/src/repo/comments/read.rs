@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use mati_domain::DomainResult;
 use mati_domain::comment::{Comment, CommentEvent, CommentId, Response};
+use mati_domain::geography::AdminLevel;
 use mati_domain::lifecycle::CommentStatus;
 use mati_domain::ports::{CommentQuery, Page, PageRequest, Visibility};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
@@ -31,7 +32,13 @@ fn filtered(query: &CommentQuery) -> Select<comment::Entity> {
     use comment::Column;
     let mut select = comment::Entity::find();
     if let Some(within) = &query.within {
-        select = select.filter(Column::CommuneCode.starts_with(within.as_str()));
+        select = match within.ancestor_at(AdminLevel::Commune) {
+            // A village: the comments tagged with it (its commune first, for the index).
+            Some(commune) if within.level() == AdminLevel::Village => select
+                .filter(Column::CommuneCode.eq(commune.as_str()))
+                .filter(Column::VillageCode.eq(within.as_str())),
+            _ => select.filter(Column::CommuneCode.starts_with(within.as_str())),
+        };
     }
     if let Some(unit) = &query.assigned_to {
         // A unit's inbox holds what it can act on: published comments only, never one
