@@ -60,8 +60,9 @@ pub struct Defect {
     pub file: String,
     /// The 1-based physical line of the row; the header is line 1.
     pub line: u64,
-    /// The row's code as written (trimmed), possibly malformed; `None` when the line has
-    /// no first field to read it from, or an empty one.
+    /// The row's code as written (trimmed), possibly malformed, with bytes that are not
+    /// UTF-8 shown as U+FFFD; `None` when the line has no first field to read it from, or
+    /// an empty one.
     pub code: Option<String>,
     /// Why the row was rejected.
     pub reason: String,
