@@ -65,13 +65,14 @@ enum Direction {
 
 #[derive(Debug, Subcommand)]
 enum GazetteerCommand {
-    /// Imports DIR/{provinces,districts,communes,villages}.csv. Defective rows are
-    /// reported with file, line and reason; the valid rest is imported in one
-    /// transaction. Running it twice changes nothing the second time.
+    /// Imports DIR/{provinces,districts,communes,villages}.csv, one row per line.
+    /// Defective lines are reported with file, line and reason, and every line is
+    /// counted; the valid rest is imported in one transaction. Running it twice changes
+    /// nothing the second time.
     Import {
         /// Directory holding the four CSV files.
         dir: PathBuf,
-        /// Exit with status 3 when any row was defective (the valid rows are still imported).
+        /// Exit with status 3 when any line was defective (the valid rows are still imported).
         #[arg(long)]
         strict: bool,
         /// Publisher recorded on every unit.
@@ -212,16 +213,15 @@ async fn import_gazetteer(
     let parsed = source::parse_dir(dir)?;
     let mut out = std::io::stdout().lock();
     for defect in &parsed.defects {
-        writeln!(
-            out,
-            "defect {}:{}: {}: {}",
-            defect.file, defect.line, defect.code, defect.reason
-        )?;
+        writeln!(out, "defect {defect}")?;
     }
+    // Every line is counted once, so the four numbers add up to the first.
     writeln!(
         out,
-        "{} rows read: {} valid, {} defective",
-        parsed.rows,
+        "{} lines read: {} headers, {} blank, {} valid rows, {} defective",
+        parsed.lines,
+        source::FILES.len(),
+        parsed.blank,
         parsed.units.len(),
         parsed.defects.len()
     )?;
@@ -235,7 +235,7 @@ async fn import_gazetteer(
         report.added, report.changed, report.unchanged, report.removed, provenance.source, provenance.version
     );
     if strict && !parsed.defects.is_empty() {
-        eprintln!("mati: --strict: {} defective rows", parsed.defects.len());
+        eprintln!("mati: --strict: {} defective lines", parsed.defects.len());
         return Ok(ExitCode::from(EXIT_DEFECTS));
     }
     Ok(ExitCode::SUCCESS)

@@ -246,9 +246,12 @@ fn assert_shipped_report(out: &str) {
     assert_eq!(with("is not under its parent"), 43, "{out}");
     assert_eq!(with("missing parent: commune 120913 does not exist"), 13, "{out}");
     assert_eq!(with("duplicate code, first seen at line "), 24, "{out}");
-    let rows = VALID + DEFECTS;
+    // Four headers, no blank line: every other line is a valid row or a defect.
+    let lines = 4 + VALID + DEFECTS;
     assert!(
-        out.contains(&format!("{rows} rows read: {VALID} valid, {DEFECTS} defective")),
+        out.contains(&format!(
+            "{lines} lines read: 4 headers, 0 blank, {VALID} valid rows, {DEFECTS} defective"
+        )),
         "{out}"
     );
     assert!(
@@ -366,7 +369,10 @@ async fn new_edition(app: TestApp) {
     let output = import(&app, dir.path(), &["--edition", "2026", "--strict"]).await;
     assert!(output.status.success(), "{}\n{}", stdout(&output), stderr(&output));
     let out = stdout(&output);
-    assert!(out.contains("4 rows read: 4 valid, 0 defective"), "{out}");
+    assert!(
+        out.contains("8 lines read: 4 headers, 0 blank, 4 valid rows, 0 defective"),
+        "{out}"
+    );
     assert!(
         out.contains(&format!(
             "imported: 4 added, 0 changed, 0 unchanged, {VALID} removed (source MEF 2026)"
@@ -418,4 +424,139 @@ async fn orphaning_edition(app: TestApp) {
     );
     assert_eq!(counts(&app).await, before, "nothing was imported");
     assert_eq!(unit(&app, "120101").await["code"], "120101");
+}
+
+/// A made-up gazetteer of one province, district and commune (code 26…) whose villages.csv
+/// holds `villages` after its header, written as raw bytes.
+fn with_villages(villages: &[u8]) -> tempfile::TempDir {
+    let dir = one_unit_per_level();
+    let mut text = b"code,parent_code,type,name_km,name_en\n".to_vec();
+    text.extend_from_slice(villages);
+    std::fs::write(dir.path().join("villages.csv"), text).unwrap();
+    dir
+}
+
+/// `count` valid villages of commune 260101, numbered from `first`, one per line.
+fn good_villages(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("260101{n:02},260101,phum,ភូមិទី{n},Phum {n}\n"))
+        .collect()
+}
+
+fn defect_lines(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| l.starts_with("defect ")).collect()
+}
+
+both_backends!(
+    an_unbalanced_quote_spoils_only_its_own_line_and_every_following_row_is_imported,
+    unbalanced_quote
+);
+async fn unbalanced_quote(app: TestApp) {
+    let villages = format!(
+        "{}26010102,260101,phum,ភូមិ,\"Phum Thmei\n{}",
+        good_villages(1, 1),
+        good_villages(3, 40)
+    );
+    let dir = with_villages(villages.as_bytes());
+    let output = import(&app, dir.path(), &["--edition", "2026", "--strict"]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let out = stdout(&output);
+    let defects = defect_lines(&out);
+    assert_eq!(defects.len(), 1, "{out}");
+    assert!(
+        defects[0].starts_with("defect villages.csv:3: 26010102: ") && defects[0].contains("quote"),
+        "{out}"
+    );
+    // 4 headers, 3 units above the villages, 41 valid villages, 1 defective line.
+    assert!(
+        out.contains("49 lines read: 4 headers, 0 blank, 44 valid rows, 1 defective"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "imported: 44 added, 0 changed, 0 unchanged, {VALID} removed (source MEF 2026)"
+        )),
+        "{out}"
+    );
+    assert_eq!(counts(&app).await, [1, 1, 1, 41]);
+    assert_eq!(unit(&app, "26010142").await["nameEn"], "Phum 42");
+    assert!(unit(&app, "26010102").await.is_null());
+
+    let again = import(&app, dir.path(), &["--edition", "2026", "--strict"]).await;
+    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
+    assert_eq!(defect_lines(&stdout(&again)), defects, "the same report");
+    assert!(
+        stdout(&again).contains("imported: 0 added, 0 changed, 44 unchanged, 0 removed (source MEF 2026)"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(counts(&app).await, [1, 1, 1, 41]);
+}
+
+both_backends!(
+    a_line_that_is_not_utf8_is_reported_with_its_number_and_the_rest_is_imported,
+    not_utf8
+);
+async fn not_utf8(app: TestApp) {
+    let mut villages = good_villages(1, 1).into_bytes();
+    // "Café" in Latin-1: one byte 0xE9 that is not UTF-8.
+    villages.extend_from_slice(b"26010102,260101,phum,\xe1\x9e\x97,Caf\xe9\n");
+    villages.extend_from_slice(good_villages(3, 5).as_bytes());
+    let dir = with_villages(&villages);
+    let output = import(&app, dir.path(), &["--edition", "2026", "--strict"]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let out = stdout(&output);
+    let defects = defect_lines(&out);
+    assert_eq!(defects.len(), 1, "{out}");
+    assert!(
+        defects[0].starts_with("defect villages.csv:3: 26010102: ") && defects[0].contains("0xE9"),
+        "{out}"
+    );
+    assert!(
+        out.contains("14 lines read: 4 headers, 0 blank, 9 valid rows, 1 defective"),
+        "{out}"
+    );
+    assert_eq!(counts(&app).await, [1, 1, 1, 6]);
+}
+
+both_backends!(
+    a_row_split_over_two_lines_is_two_defective_lines_and_blank_lines_are_counted,
+    split_row
+);
+async fn split_row(app: TestApp) {
+    let villages = format!(
+        "{}26010102,260101,phum,ភូមិ,\"Phum\nThmei\"\n\n{}",
+        good_villages(1, 1),
+        good_villages(3, 2)
+    );
+    let dir = with_villages(villages.as_bytes());
+    let output = import(&app, dir.path(), &["--edition", "2026"]).await;
+    assert!(output.status.success(), "{}\n{}", stdout(&output), stderr(&output));
+    let out = stdout(&output);
+    let lines: Vec<&str> = defect_lines(&out)
+        .iter()
+        .map(|l| l.split(": ").next().unwrap())
+        .collect();
+    assert_eq!(lines, ["defect villages.csv:3", "defect villages.csv:4"], "{out}");
+    assert!(
+        out.contains("defect villages.csv:4: (no code): "),
+        "a line without a code says so: {out}"
+    );
+    assert!(
+        out.contains("13 lines read: 4 headers, 1 blank, 6 valid rows, 2 defective"),
+        "{out}"
+    );
+    assert_eq!(counts(&app).await, [1, 1, 1, 3]);
 }

@@ -1,34 +1,52 @@
 //! The gazetteer source: four CSV files (`provinces.csv`, `districts.csv`, `communes.csv`,
-//! `villages.csv`), each with the header `code,parent_code,type,name_km,name_en`.
+//! `villages.csv`), each with the header `code,parent_code,type,name_km,name_en` on its
+//! first line.
+//!
+//! # One line, one row
+//!
+//! A gazetteer row never contains a line break, so each physical line (ended by LF, CRLF
+//! or a lone CR) is one row, read on its own: a quoted field must close on the line it
+//! opens on, and a quote left open is a defect of that line, after which the next line is
+//! read as the next row. Lines are checked for UTF-8 one by one too, so a stray Latin-1
+//! byte spoils its line, not the file. Every line of a file is accounted for exactly once:
+//! it is the header, a blank line (empty: skipped, and counted in [`Parsed::blank`]), a
+//! valid unit, or a [`Defect`] naming the line. Hence
+//! `lines == FILES.len() + blank + units.len() + defects.len()`.
 //!
 //! Parsing is pure: it never touches a database. A defective row is reported as a [`Defect`]
-//! and not imported; only a whole-source failure (missing file, wrong header, unreadable CSV)
+//! and not imported; only a whole-source failure (missing or unreadable file, wrong header)
 //! is a [`SourceError`]. Fields are trimmed. Each row is checked against these rules in this
 //! order, and the first one that fails is its only reason:
 //!
-//! 1. the row has exactly five fields;
-//! 2. `code` is a well-formed code of the file's level (2, 4, 6 or 8 digits);
-//! 3. `type` is one of the level's kinds (`capital`/`province`, `khan`/`krong`/`srok`,
+//! 1. the line is UTF-8 (a byte order mark before the header is dropped);
+//! 2. the line is one CSV record: a quoted field closes on the same line and is followed by
+//!    a comma or the line's end, and a quote appears only around a whole field (written
+//!    `""` inside it);
+//! 3. the row has exactly five fields;
+//! 4. `code` is a well-formed code of the file's level (2, 4, 6 or 8 digits);
+//! 5. `type` is one of the level's kinds (`capital`/`province`, `khan`/`krong`/`srok`,
 //!    `khum`/`sangkat`, `phum`);
-//! 4. `name_km` and `name_en` are non-empty after NFC normalisation and hold no control
+//! 6. `name_km` and `name_en` are non-empty after NFC normalisation and hold no control
 //!    characters;
-//! 5. a province has an empty `parent_code`; any other unit has a well-formed `parent_code`
+//! 7. a province has an empty `parent_code`; any other unit has a well-formed `parent_code`
 //!    one level up;
-//! 6. `code` starts with `parent_code` ("not under its parent");
-//! 7. the parent is a valid unit already accepted from the file above ("missing parent");
-//! 8. `code` has not been accepted before ("duplicate code"): the first valid occurrence wins.
+//! 8. `code` starts with `parent_code` ("not under its parent");
+//! 9. the parent is a valid unit already accepted from the file above ("missing parent");
+//! 10. `code` has not been accepted before ("duplicate code"): the first valid occurrence
+//!     wins.
 //!
-//! Checking the prefix (6) before existence (7) reports a village filed under the wrong
+//! Checking the prefix (8) before existence (9) reports a village filed under the wrong
 //! commune as misplaced even when that commune is also absent, and reports "missing parent"
 //! only for rows that would otherwise fit.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::Path;
 
-use csv::{ReaderBuilder, StringRecord};
 use mati_domain::geography::{AdminLevel, AdminUnit, UnitCode};
 use mati_domain::text::normalise;
 
+mod record;
 #[cfg(test)]
 mod tests;
 
@@ -40,12 +58,22 @@ const HEADER: [&str; 5] = ["code", "parent_code", "type", "name_km", "name_en"];
 pub struct Defect {
     /// The file name, e.g. `villages.csv`.
     pub file: String,
-    /// The 1-based physical line the row starts on; the header is line 1.
+    /// The 1-based physical line of the row; the header is line 1.
     pub line: u64,
-    /// The row's code as written (trimmed), possibly malformed or empty.
-    pub code: String,
+    /// The row's code as written (trimmed), possibly malformed, with bytes that are not
+    /// UTF-8 shown as U+FFFD; `None` when the line has no first field to read it from, or
+    /// an empty one.
+    pub code: Option<String>,
     /// Why the row was rejected.
     pub reason: String,
+}
+
+/// `FILE:LINE: CODE: REASON`, with `(no code)` for a row without one.
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = self.code.as_deref().unwrap_or("(no code)");
+        write!(f, "{}:{}: {code}: {}", self.file, self.line, self.reason)
+    }
 }
 
 /// The parsed gazetteer: valid units in import order (provinces, districts, communes,
@@ -56,8 +84,14 @@ pub struct Parsed {
     pub units: Vec<AdminUnit>,
     /// Every rejected row, each exactly once, in source order.
     pub defects: Vec<Defect>,
-    /// The number of data rows read over all files: `units.len() + defects.len()`.
+    /// The number of data rows read over all files, one per non-blank line after the
+    /// header: `units.len() + defects.len()`.
     pub rows: usize,
+    /// Blank (empty) lines, skipped.
+    pub blank: usize,
+    /// Every physical line of the four files, headers included:
+    /// `FILES.len() + blank + rows`.
+    pub lines: usize,
 }
 
 /// The four files, in order, as (file name, level).
@@ -68,7 +102,7 @@ pub const FILES: [(&str, AdminLevel); 4] = [
     ("villages.csv", AdminLevel::Village),
 ];
 
-/// A whole-source failure (missing file, bad header, unreadable CSV), as opposed to a
+/// A whole-source failure (missing or unreadable file, bad header), as opposed to a
 /// defective row.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -78,7 +112,7 @@ pub enum SourceError {
         /// The missing file's name.
         file: String,
     },
-    /// A file exists but cannot be read (permissions, invalid UTF-8, …).
+    /// A file exists but cannot be read (permissions, a directory, …).
     #[error("gazetteer file {file} cannot be read: {message}")]
     Read {
         /// The file's name.
@@ -91,40 +125,40 @@ pub enum SourceError {
     Header {
         /// The file's name.
         file: String,
-        /// The header found.
+        /// The first line found (bytes that are not UTF-8 shown as U+FFFD).
         found: String,
-    },
-    /// A file is not readable as CSV.
-    #[error("gazetteer file {file} is not valid CSV: {message}")]
-    Csv {
-        /// The file's name.
-        file: String,
-        /// The CSV reader's complaint.
-        message: String,
     },
 }
 
 /// Parses the four files from texts given as (file name, content) — used for the copy
 /// embedded in the binary. Texts whose names are not in [`FILES`] are ignored.
 pub fn parse_texts(texts: &[(&str, &str)]) -> Result<Parsed, SourceError> {
+    let files: Vec<(&str, &[u8])> = texts.iter().map(|(file, text)| (*file, text.as_bytes())).collect();
+    parse_bytes(&files)
+}
+
+/// Parses the four files from their bytes given as (file name, content), which need not
+/// be UTF-8: a line that is not is a defect. Contents whose names are not in [`FILES`] are
+/// ignored.
+pub fn parse_bytes(files: &[(&str, &[u8])]) -> Result<Parsed, SourceError> {
     let mut parser = Parser::default();
     for (file, level) in FILES {
-        let text = texts
+        let bytes = files
             .iter()
             .find(|(name, _)| *name == file)
-            .map(|(_, text)| *text)
+            .map(|(_, bytes)| *bytes)
             .ok_or_else(|| SourceError::Missing { file: file.to_owned() })?;
-        parser.file(file, level, text)?;
+        parser.file(file, level, bytes)?;
     }
     Ok(parser.parsed)
 }
 
 /// Reads DIR/{provinces,districts,communes,villages}.csv and parses them.
 pub fn parse_dir(dir: &Path) -> Result<Parsed, SourceError> {
-    let mut texts = Vec::with_capacity(FILES.len());
+    let mut contents = Vec::with_capacity(FILES.len());
     for (file, _) in FILES {
         let path = dir.join(file);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let bytes = std::fs::read(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 SourceError::Missing { file: file.to_owned() }
             } else {
@@ -134,10 +168,10 @@ pub fn parse_dir(dir: &Path) -> Result<Parsed, SourceError> {
                 }
             }
         })?;
-        texts.push((file, text));
+        contents.push((file, bytes));
     }
-    let texts: Vec<(&str, &str)> = texts.iter().map(|(file, text)| (*file, text.as_str())).collect();
-    parse_texts(&texts)
+    let files: Vec<(&str, &[u8])> = contents.iter().map(|(file, bytes)| (*file, bytes.as_slice())).collect();
+    parse_bytes(&files)
 }
 
 /// The accepted units so far, with the line each code was accepted at.
@@ -150,38 +184,35 @@ struct Parser {
 }
 
 impl Parser {
-    /// Parses one file's rows into `self.parsed`.
-    fn file(&mut self, file: &str, level: AdminLevel, text: &str) -> Result<(), SourceError> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let csv_error = |e: csv::Error| SourceError::Csv {
-            file: file.to_owned(),
-            message: e.to_string(),
-        };
-        let mut reader = ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let header = reader.headers().map_err(csv_error)?;
-        if !header.iter().eq(HEADER) {
+    /// Parses one file's lines into `self.parsed`.
+    fn file(&mut self, file: &str, level: AdminLevel, bytes: &[u8]) -> Result<(), SourceError> {
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        let mut lines = record::lines(bytes).zip(1_u64..);
+        let header = lines.next().map_or(&[][..], |(header, _)| header);
+        let fields = std::str::from_utf8(header).ok().and_then(|h| record::fields(h).ok());
+        if fields.is_none_or(|fields| fields != HEADER) {
             return Err(SourceError::Header {
                 file: file.to_owned(),
-                found: header.iter().collect::<Vec<_>>().join(","),
+                found: String::from_utf8_lossy(header).into_owned(),
             });
         }
-        let mut lines = LineCounter::new(text);
-        for record in reader.records() {
-            let record = record.map_err(csv_error)?;
+        self.parsed.lines += 1;
+        for (text, line) in lines {
+            self.parsed.lines += 1;
+            if text.is_empty() {
+                self.parsed.blank += 1;
+                continue;
+            }
             self.parsed.rows += 1;
-            let line = lines.line_of(record.position().map_or(0, csv::Position::byte));
-            match self.row(level, &record) {
+            match self.line(level, text) {
                 Ok(unit) => {
                     self.seen.insert(unit.code.as_str().to_owned(), line);
                     self.parsed.units.push(unit);
                 }
-                Err(reason) => self.parsed.defects.push(Defect {
+                Err((code, reason)) => self.parsed.defects.push(Defect {
                     file: file.to_owned(),
                     line,
-                    code: record.get(0).unwrap_or_default().trim().to_owned(),
+                    code,
                     reason,
                 }),
             }
@@ -189,13 +220,30 @@ impl Parser {
         Ok(())
     }
 
-    /// Checks one row against the rules, in the documented order.
-    fn row(&self, level: AdminLevel, record: &StringRecord) -> Result<AdminUnit, String> {
+    /// Reads one non-blank line as a row: the unit, or the row's code (if any) and why it
+    /// was rejected.
+    fn line(&self, level: AdminLevel, bytes: &[u8]) -> Result<AdminUnit, (Option<String>, String)> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let lossy = String::from_utf8_lossy(bytes);
+            let fields = record::fields(&lossy).unwrap_or_else(|malformed| malformed.fields);
+            let at = e.valid_up_to();
+            let byte = bytes.get(at).copied().unwrap_or_default();
+            let reason = format!(
+                "not UTF-8: byte 0x{byte:02X} at byte {} of the line (save the file as UTF-8)",
+                at + 1
+            );
+            (code_of(&fields), reason)
+        })?;
+        let fields = record::fields(text).map_err(|malformed| (code_of(&malformed.fields), malformed.reason))?;
+        self.row(level, &fields).map_err(|reason| (code_of(&fields), reason))
+    }
+
+    /// Checks one row's fields against the rules, in the documented order.
+    fn row(&self, level: AdminLevel, record: &[String]) -> Result<AdminUnit, String> {
         if record.len() != HEADER.len() {
             return Err(format!("expected {} fields, found {}", HEADER.len(), record.len()));
         }
-        let field = |i: usize| record.get(i).unwrap_or_default().trim();
-
+        let field = |i: usize| record.get(i).map_or("", |f| f.trim());
         let raw_code = field(0);
         let code = well_formed(raw_code, level)
             .ok_or_else(|| format!("malformed code {raw_code:?}: expected {} digits", level.code_len()))?;
@@ -264,42 +312,13 @@ impl Parser {
     }
 }
 
-/// Finds the 1-based physical line a record starts on. The csv reader's own line count
-/// skips blank lines and miscounts CRLF; its byte offset is where the previous record
-/// ended, so the record's first byte is the next one that is not a line terminator.
-struct LineCounter<'a> {
-    text: &'a [u8],
-    /// Bytes before this offset are counted.
-    offset: usize,
-    /// The line `offset` lies on.
-    line: u64,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a str) -> Self {
-        Self {
-            text: text.as_bytes(),
-            offset: 0,
-            line: 1,
-        }
-    }
-
-    /// The line of the record whose reader position is `byte`; calls must not go back.
-    fn line_of(&mut self, byte: u64) -> u64 {
-        let mut start = usize::try_from(byte).map_or(self.text.len(), |b| b.max(self.offset));
-        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
-            start += 1;
-        }
-        let counted = self.text.get(self.offset..start).unwrap_or_default();
-        for (i, byte) in counted.iter().enumerate() {
-            let next = self.text.get(self.offset + i + 1);
-            if *byte == b'\n' || (*byte == b'\r' && next != Some(&b'\n')) {
-                self.line += 1;
-            }
-        }
-        self.offset = start;
-        self.line
-    }
+/// The row's code as written, trimmed; `None` when its first field is absent or empty.
+fn code_of(fields: &[String]) -> Option<String> {
+    fields
+        .first()
+        .map(|code| code.trim())
+        .filter(|code| !code.is_empty())
+        .map(str::to_owned)
 }
 
 /// `raw` as a code of exactly `level`'s length, if it is one.
