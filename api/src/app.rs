@@ -77,9 +77,17 @@ pub fn shared_settings(settings: &Settings) -> SharedSettings {
     }
 }
 
+/// The tunable rules of the services.
+pub fn rules(settings: &Settings) -> Rules {
+    Rules {
+        citizen_session_idle: chrono::Duration::days(settings.citizen_session_idle_days.into()),
+        ..Rules::default()
+    }
+}
+
 /// The services over `db` with the shared parts.
-pub fn services(db: Db, shared: &Shared, clock: Arc<dyn Clock>) -> Mati {
-    Mati::new(repo::ports(db, clock, shared), Rules::default())
+pub fn services(db: Db, shared: &Shared, clock: Arc<dyn Clock>, rules: Rules) -> Mati {
+    Mati::new(repo::ports(db, clock, shared), rules)
 }
 
 /// The services for a one-off command: limits and queue in process, nothing relayed.
@@ -94,7 +102,7 @@ pub fn command_services(db: Db) -> anyhow::Result<Mati> {
             quotas: Quotas::new(&Default::default()),
         },
     )?;
-    Ok(services(db, &shared, Arc::new(SystemClock)))
+    Ok(services(db, &shared, Arc::new(SystemClock), Rules::default()))
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -145,10 +153,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
     shared.spawn_relay(&background);
 
     spawn_escalation(
-        services(background, &shared, clock.clone()),
+        services(background, &shared, clock.clone(), rules(settings)),
         settings.escalation_interval,
     );
-    let mati = services(db.clone(), &shared, clock);
+    let mati = services(db.clone(), &shared, clock, rules(settings));
     let development = settings.environment == Environment::Development;
     let limits = Limits {
         depth: settings.max_query_depth,

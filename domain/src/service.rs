@@ -8,6 +8,7 @@ mod export;
 mod live;
 mod moderation;
 mod reads;
+mod staff;
 mod submission;
 mod work;
 
@@ -29,6 +30,7 @@ pub use export::{EXPORT_COLUMNS, Export, ExportFilter, ExportPage, ExportRow, MA
 pub use live::Watch;
 pub use moderation::{Decision, RejectReason};
 pub use reads::{CommentFilter, InboxFilter, Listing, MAX_PAGE, RankingOrder};
+pub use staff::{StaffUpdate, UpdatedStaff};
 pub use submission::Submission;
 
 /// The adapters the services work with.
@@ -61,12 +63,15 @@ pub struct Ports {
 pub struct Rules {
     /// How long a staff login lasts.
     pub staff_session_ttl: Duration,
+    /// How long a citizen token lasts without being used.
+    pub citizen_session_idle: Duration,
 }
 
 impl Default for Rules {
     fn default() -> Self {
         Self {
             staff_session_ttl: Duration::hours(12),
+            citizen_session_idle: Duration::days(180),
         }
     }
 }

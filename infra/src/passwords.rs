@@ -197,7 +197,12 @@ mod tests {
         // …and the rest of the flood is refused at once, without being kept.
         for _ in 0..100 {
             let refused = pool.submit(job()).err();
-            assert_eq!(refused, Some(DomainError::Busy { retry_after: RETRY_AFTER }));
+            assert_eq!(
+                refused,
+                Some(DomainError::Busy {
+                    retry_after: RETRY_AFTER
+                })
+            );
         }
         assert_eq!(started.load(Ordering::SeqCst), workers, "waiting jobs have not run");
         for _ in 0..accepted.len() {

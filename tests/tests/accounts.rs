@@ -103,7 +103,8 @@ const UPDATE: &str = "mutation($i: UpdateStaffAccountInput!) {
     updateStaffAccount(input: $i) { username role disabled unit { code } }
 }";
 const REVOKE: &str = "mutation($u: String!) { revokeStaffSessions(username: $u) }";
-const LOGIN: &str = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token role unit { code } } }";
+const LOGIN: &str =
+    "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token role unit { code } } }";
 /// Any staff member may read the deadline rules: a probe of whether a token still works.
 const PROBE: &str = "{ deadlineRules { level } }";
 
@@ -128,7 +129,11 @@ async fn an_admin_revokes_and_disables_an_account_and_its_sessions_end_at_once(a
 
     let session = app.login("clerk", &password).await;
     let disabled = app
-        .ok(Some(&admin), UPDATE, json!({ "i": { "username": "Clerk", "disabled": true } }))
+        .ok(
+            Some(&admin),
+            UPDATE,
+            json!({ "i": { "username": "Clerk", "disabled": true } }),
+        )
         .await;
     assert_eq!(disabled["updateStaffAccount"]["disabled"], true);
     assert!(!works(&app, &session).await, "a disabled account keeps no session");
@@ -141,7 +146,11 @@ async fn an_admin_revokes_and_disables_an_account_and_its_sessions_end_at_once(a
     assert_eq!(right, wrong);
 
     let enabled = app
-        .ok(Some(&admin), UPDATE, json!({ "i": { "username": "clerk", "disabled": false } }))
+        .ok(
+            Some(&admin),
+            UPDATE,
+            json!({ "i": { "username": "clerk", "disabled": false } }),
+        )
         .await;
     assert_eq!(enabled["updateStaffAccount"]["disabled"], false);
     assert!(works(&app, &app.login("clerk", &password).await).await);
@@ -150,7 +159,8 @@ async fn an_admin_revokes_and_disables_an_account_and_its_sessions_end_at_once(a
     let nobody = json!({ "i": { "username": "nobody.here", "disabled": true } });
     assert_eq!(app.error_code(Some(&admin), UPDATE, nobody).await, "NOT_FOUND");
     assert_eq!(
-        app.error_code(Some(&admin), REVOKE, json!({ "u": "nobody.here" })).await,
+        app.error_code(Some(&admin), REVOKE, json!({ "u": "nobody.here" }))
+            .await,
         "NOT_FOUND"
     );
     let myself = json!({ "i": { "username": "admin1", "disabled": true } });
@@ -192,7 +202,8 @@ async fn a_changed_password_role_or_unit_ends_the_old_sessions(app: TestApp) {
     let session = app.ok(None, LOGIN, json!({ "u": "clerk", "p": new_password })).await;
     let session = session["login"]["token"].as_str().unwrap().to_owned();
     assert_eq!(
-        app.error_code(Some(&session), "{ inbox { totalCount } }", json!({})).await,
+        app.error_code(Some(&session), "{ inbox { totalCount } }", json!({}))
+            .await,
         "FORBIDDEN"
     );
 
@@ -221,11 +232,7 @@ async fn staff(app: &TestApp, args: &[&str], stdin: &str) -> std::process::Outpu
 }
 
 fn stdout(output: &std::process::Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -246,7 +253,15 @@ async fn the_staff_commands_disable_change_and_revoke_accounts(app: TestApp) {
     assert!(!works(&app, &session).await);
     let session = app.login("clerk", "another long secret").await;
 
-    let args = ["update", "--username", "clerk", "--role", "official", "--unit", "120109"];
+    let args = [
+        "update",
+        "--username",
+        "clerk",
+        "--role",
+        "official",
+        "--unit",
+        "120109",
+    ];
     stdout(&staff(&app, &args, "").await);
     assert!(!works(&app, &session).await);
     let login = app

@@ -252,10 +252,7 @@ async fn a_citizen_ends_their_own_session_from_the_phone() {
 #[tokio::test]
 async fn a_citizen_token_expires_after_the_idle_time_unless_it_is_used() {
     // Ten days pass every second of the server's clock; tokens idle for 30 days expire.
-    let env = [
-        ("MATI_CLOCK_SPEED", "864000"),
-        ("MATI_CITIZEN_SESSION_IDLE_DAYS", "30"),
-    ];
+    let env = [("MATI_CLOCK_SPEED", "864000"), ("MATI_CITIZEN_SESSION_IDLE_DAYS", "30")];
     let Some(app) = TestApp::start_with(Backend::Sqlite, &env).await else {
         return;
     };

@@ -332,7 +332,14 @@ async fn a_strangers_flood_of_wrong_passwords_does_not_lock_the_owner_out() {
     assert_refused(&lucky, "the stranger's right guess");
 
     // The owner is not locked out: a typo is answered as a typo, the password lets them in.
-    let typo = login_from(&app, "203.0.113.10", "owner.clerk", "a typo in the password", Some(&laptop)).await;
+    let typo = login_from(
+        &app,
+        "203.0.113.10",
+        "owner.clerk",
+        "a typo in the password",
+        Some(&laptop),
+    )
+    .await;
     assert_eq!(
         first_error(&typo.body)["extensions"]["code"],
         "UNAUTHENTICATED",

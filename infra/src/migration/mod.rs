@@ -8,6 +8,7 @@ mod m20261123_000002_queue;
 mod m20261123_000003_deadlines;
 mod m20261123_000004_comment_flags;
 mod m20261123_000005_comment_facts;
+mod m20261129_000002_accounts;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_deadlines::Migration),
             Box::new(m20261123_000004_comment_flags::Migration),
             Box::new(m20261123_000005_comment_facts::Migration),
+            Box::new(m20261129_000002_accounts::Migration),
         ]
     }
 }
