@@ -95,9 +95,10 @@ pub fn shared_settings(settings: &Settings) -> SharedSettings {
     }
 }
 
-/// The domain's tunable rules from the settings.
+/// The tunable rules of the services, from the settings.
 pub fn rules(settings: &Settings) -> Rules {
     Rules {
+        citizen_session_idle: chrono::Duration::days(settings.citizen_session_idle_days.into()),
         min_group_size: settings.min_group_size,
         ..Rules::default()
     }

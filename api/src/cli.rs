@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use mati_domain::DomainError;
 use mati_domain::auth::{Principal, Role, StaffAccount};
+use mati_domain::service::StaffUpdate;
 use mati_infra::gazetteer::import::{self, Provenance};
 use mati_infra::gazetteer::source;
 
@@ -98,6 +100,34 @@ enum StaffCommand {
         #[arg(long)]
         unit: Option<String>,
     },
+    /// Changes an account. Disabling it, or a new password, role or unit, ends all its
+    /// sessions at once.
+    Update {
+        /// Login name of the account.
+        #[arg(long)]
+        username: String,
+        /// Disables the account: it cannot log in.
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        /// Enables a disabled account.
+        #[arg(long)]
+        enable: bool,
+        /// Sets a new password, read from standard input.
+        #[arg(long)]
+        password: bool,
+        /// A new role: admin, moderator, official or monitor.
+        #[arg(long, value_parser = parse_role)]
+        role: Option<Role>,
+        /// A new administration's code (officials only; an official keeps theirs without it).
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// Ends every session of an account and forgets the devices trusted for it.
+    RevokeSessions {
+        /// Login name of the account.
+        #[arg(long)]
+        username: String,
+    },
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {
@@ -163,9 +193,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             )
             .await
         }
-        Command::Staff {
-            command: StaffCommand::Add { role, username, unit },
-        } => add_staff(&settings, role, &username, unit.as_deref()).await,
+        Command::Staff { command } => staff(&settings, command).await,
     }
 }
 
@@ -241,39 +269,102 @@ async fn import_gazetteer(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn add_staff(settings: &Settings, role: Role, username: &str, unit: Option<&str>) -> anyhow::Result<ExitCode> {
+/// The command line is trusted like an administrator: it is how the first one is made.
+/// Its id matches no account, so it may change any.
+fn operator() -> Principal {
+    Principal::Staff(StaffAccount {
+        id: 0,
+        username: "command-line".into(),
+        role: Role::Admin,
+        unit: None,
+        disabled: false,
+    })
+}
+
+/// One line of standard input, without its line ending.
+fn read_password() -> anyhow::Result<String> {
     let mut password = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut password)
         .context("cannot read the password from standard input")?;
-    let password = password.trim_end_matches(['\r', '\n']);
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn describe(account: &StaffAccount) -> String {
+    let unit = account
+        .unit
+        .as_ref()
+        .map(|u| format!(" of unit {u}"))
+        .unwrap_or_default();
+    let disabled = if account.disabled { " (disabled)" } else { "" };
+    format!("{} {}{unit}{disabled}", account.role.as_str(), account.username)
+}
+
+fn sessions(n: u64) -> String {
+    format!("{n} session{}", if n == 1 { "" } else { "s" })
+}
+
+async fn staff(settings: &Settings, command: StaffCommand) -> anyhow::Result<ExitCode> {
+    let password = match &command {
+        StaffCommand::Add { .. } | StaffCommand::Update { password: true, .. } => Some(read_password()?),
+        _ => None,
+    };
     let db = app::connect(settings).await?;
     mati_infra::bootstrap::prepare(&db).await?;
     let mati = app::command_services(db)?;
-    // The command line is trusted like an administrator: it is how the first one is made.
-    let operator = Principal::Staff(StaffAccount {
-        id: 0,
-        username: "command-line".into(),
-        role: Role::Admin,
-        unit: None,
-    });
-    match mati
-        .create_staff_account(&operator, username, password, role, unit)
-        .await
-    {
-        Ok(account) => {
-            let unit = account.unit.map(|u| format!(" of unit {u}")).unwrap_or_default();
-            println!(
-                "created {} {}{unit} (id {})",
-                account.role.as_str(),
-                account.username,
-                account.id
-            );
+    let operator = operator();
+    let outcome = match command {
+        StaffCommand::Add { role, username, unit } => mati
+            .create_staff_account(
+                &operator,
+                &username,
+                password.as_deref().unwrap_or_default(),
+                role,
+                unit.as_deref(),
+            )
+            .await
+            .map(|account| format!("created {} (id {})", describe(&account), account.id)),
+        StaffCommand::Update {
+            username,
+            disable,
+            enable,
+            role,
+            unit,
+            ..
+        } => {
+            let update = StaffUpdate {
+                disabled: (disable || enable).then_some(disable),
+                password,
+                role,
+                unit_code: unit,
+            };
+            mati.update_staff_account(&operator, &username, update)
+                .await
+                .map(|updated| {
+                    format!(
+                        "updated {}; {} ended",
+                        describe(&updated.account),
+                        sessions(updated.sessions_ended)
+                    )
+                })
+        }
+        StaffCommand::RevokeSessions { username } => mati
+            .revoke_staff_sessions(&operator, &username)
+            .await
+            .map(|ended| format!("ended {} of {username}", sessions(ended))),
+    };
+    match outcome {
+        Ok(done) => {
+            println!("{done}");
             Ok(ExitCode::SUCCESS)
         }
-        Err(mati_domain::DomainError::InvalidInput { field, message, .. }) => {
+        Err(DomainError::InvalidInput { field, message, .. }) => {
             eprintln!("mati: {field}: {message}");
+            Ok(ExitCode::from(2))
+        }
+        Err(err @ DomainError::NotFound(_)) => {
+            eprintln!("mati: {err}");
             Ok(ExitCode::from(2))
         }
         Err(err) => Err(anyhow::anyhow!("{err}")),

@@ -74,6 +74,9 @@ pub struct Settings {
     /// `MATI_CLOCK_SPEED`: how many seconds of Mati's time pass per real second
     /// (default 1; tests of deadlines use more).
     pub clock_speed: u32,
+    /// `MATI_CITIZEN_SESSION_IDLE_DAYS`: a citizen token unused for this many days
+    /// expires (default 180, at least 1).
+    pub citizen_session_idle_days: u32,
     /// `MATI_RATE_LIMIT_<ACTION>`: `BURST/PERIOD` per action, e.g. `5/60s`.
     pub rate_limits: HashMap<Action, Quota>,
     /// `MATI_LISTEN`: address to listen on (default `127.0.0.1:8080`; port 0 picks one).
@@ -128,7 +131,8 @@ pub struct SettingsError {
 /// test suite or CI, and are tolerated.
 const TOLERATED_PREFIXES: [&str; 3] = ["MATI_TEST_", "MATI_REQUIRE_BACKENDS", "MATI_BIN"];
 
-const KEYS: [&str; 27] = [
+const KEYS: [&str; 28] = [
+    "MATI_CITIZEN_SESSION_IDLE_DAYS",
     "MATI_STATS_MAX_CONCURRENT",
     "MATI_STATS_CACHE_SECS",
     "MATI_MIN_GROUP_SIZE",
@@ -262,6 +266,10 @@ impl Settings {
             moderation_lease: Duration::from_secs(number(&vars, "MATI_MODERATION_LEASE_SECS", 300)?),
             escalation_interval: Duration::from_millis(number(&vars, "MATI_ESCALATION_INTERVAL_MS", 60_000)?.max(10)),
             clock_speed: number(&vars, "MATI_CLOCK_SPEED", 1)?.max(1),
+            citizen_session_idle_days: match number(&vars, "MATI_CITIZEN_SESSION_IDLE_DAYS", 180)? {
+                0 => return Err(error("MATI_CITIZEN_SESSION_IDLE_DAYS", "must be at least 1")),
+                days => days,
+            },
             rate_limits: limit_keys
                 .iter()
                 .filter_map(|(action, key)| vars.get(key).map(|raw| (action, key, raw)))
@@ -319,7 +327,14 @@ mod tests {
         assert_eq!(settings.database_url.expose(), "sqlite://mati.db?mode=rwc");
         assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.environment, Environment::Development);
+        assert_eq!(settings.citizen_session_idle_days, 180);
         Ok(())
+    }
+
+    #[test]
+    fn citizen_tokens_cannot_be_set_to_expire_at_once() {
+        let zero = Settings::from_vars(vars(&[("MATI_CITIZEN_SESSION_IDLE_DAYS", "0")])).err();
+        assert_eq!(zero.map(|e| e.key).as_deref(), Some("MATI_CITIZEN_SESSION_IDLE_DAYS"));
     }
 
     #[test]

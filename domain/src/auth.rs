@@ -1,8 +1,14 @@
 //! Who is calling: citizens with an anonymous session token, staff with a role and,
 //! for officials, a unit. Tokens are random and only their SHA-256 digest is stored.
+//!
+//! A staff login also hands out a device token (OWASP's "device cookie"): a browser
+//! that presents it for the same account is trusted, and its login attempts are limited
+//! on their own, so that a stranger's guesses, which exhaust the limit of untrusted
+//! devices, cannot lock the owner out.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -54,6 +60,8 @@ pub struct StaffAccount {
     pub role: Role,
     /// Their administration (officials only).
     pub unit: Option<UnitCode>,
+    /// A disabled account cannot log in and has no session.
+    pub disabled: bool,
 }
 
 /// The caller of an operation.
@@ -111,10 +119,12 @@ impl Principal {
 /// Whose token it is, told by its prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
-    /// `mati_c_…`
+    /// `mati_c_…`: a citizen session, sent as the bearer token.
     Citizen,
-    /// `mati_s_…`
+    /// `mati_s_…`: a staff session, sent as the bearer token.
     Staff,
+    /// `mati_d_…`: a device trusted for a staff account, sent only to `login`.
+    Device,
 }
 
 impl TokenKind {
@@ -122,14 +132,59 @@ impl TokenKind {
         match self {
             Self::Citizen => "mati_c_",
             Self::Staff => "mati_s_",
+            Self::Device => "mati_d_",
         }
     }
 
     /// The kind of a presented token, if it has a known prefix.
     pub fn of(token: &str) -> Option<Self> {
-        [Self::Citizen, Self::Staff]
+        [Self::Citizen, Self::Staff, Self::Device]
             .into_iter()
             .find(|kind| token.starts_with(kind.prefix()))
+    }
+}
+
+/// How many devices stay trusted per staff account; a login from one more forgets the
+/// one unused for longest, so the table cannot grow with logins.
+pub const TRUSTED_DEVICES_PER_ACCOUNT: u64 = 10;
+
+/// A citizen session as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CitizenSession {
+    /// The citizen.
+    pub id: CitizenId,
+    /// When the token was last used, as recorded (at most [`CITIZEN_USE_RECORDED_EVERY`]
+    /// behind the truth).
+    pub last_used_at: DateTime<Utc>,
+}
+
+/// How often a citizen token's use is written down: reads must not all write, and an
+/// idle time of days does not need a finer record.
+pub const CITIZEN_USE_RECORDED_EVERY: Duration = Duration::hours(1);
+
+/// What a presented citizen token is worth now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CitizenTokenUse {
+    /// Unused for longer than the idle time: UNAUTHENTICATED.
+    Expired,
+    /// Valid, and its use recorded recently enough.
+    Valid,
+    /// Valid; record this use.
+    ValidRecordUse,
+}
+
+impl CitizenSession {
+    /// Whether the token is still valid at `now` when tokens expire after `idle` without
+    /// use, and whether to record this use.
+    pub fn use_at(&self, now: DateTime<Utc>, idle: Duration) -> CitizenTokenUse {
+        let unused = now - self.last_used_at;
+        if unused >= idle {
+            CitizenTokenUse::Expired
+        } else if unused >= CITIZEN_USE_RECORDED_EVERY {
+            CitizenTokenUse::ValidRecordUse
+        } else {
+            CitizenTokenUse::Valid
+        }
     }
 }
 
@@ -179,6 +234,25 @@ pub fn username(field: &str, raw: &str) -> DomainResult<String> {
     }
 }
 
+/// The unit of an account of `role`: an official needs one (the one `given`, else the
+/// one it has), nobody else has one. Errors name `unitCode`.
+pub fn placement<U>(role: Role, given: Option<U>, current: Option<U>) -> DomainResult<Option<U>> {
+    match (role, given.or(current.filter(|_| role == Role::Official))) {
+        (Role::Official, None) => Err(DomainError::invalid(
+            "unitCode",
+            "an OFFICIAL needs the code of their administration",
+            "មន្ត្រីត្រូវមានលេខកូដអង្គភាព",
+        )),
+        (Role::Official, unit) => Ok(unit),
+        (_, Some(_)) => Err(DomainError::invalid(
+            "unitCode",
+            "only an OFFICIAL belongs to a unit",
+            "មានតែមន្ត្រីទេដែលមានអង្គភាព",
+        )),
+        (_, None) => Ok(None),
+    }
+}
+
 /// A new password: 12 to 256 characters, no control characters.
 pub fn new_password(field: &str, raw: &str) -> DomainResult<String> {
     let len = raw.chars().count();
@@ -207,6 +281,43 @@ mod tests {
         assert_eq!(citizen.digest, token_digest(&citizen.token));
         assert_eq!(citizen.digest.len(), 64);
         assert!(!citizen.digest.contains(&citizen.token));
+    }
+
+    #[test]
+    fn device_tokens_are_neither_citizen_nor_staff_sessions() {
+        let device = issue_token(TokenKind::Device, &mut rand::rng());
+        assert_eq!(TokenKind::of(&device.token), Some(TokenKind::Device));
+    }
+
+    #[test]
+    fn a_citizen_token_expires_after_the_idle_time_and_its_use_is_recorded_hourly() {
+        let start = DateTime::<Utc>::UNIX_EPOCH;
+        let session = CitizenSession {
+            id: 1,
+            last_used_at: start,
+        };
+        let idle = Duration::days(180);
+        let at = |d: Duration| session.use_at(start + d, idle);
+        assert_eq!(at(Duration::minutes(59)), CitizenTokenUse::Valid);
+        assert_eq!(at(Duration::hours(1)), CitizenTokenUse::ValidRecordUse);
+        assert_eq!(at(Duration::days(179)), CitizenTokenUse::ValidRecordUse);
+        assert_eq!(at(Duration::days(180)), CitizenTokenUse::Expired);
+        assert_eq!(at(Duration::days(4000)), CitizenTokenUse::Expired);
+    }
+
+    #[test]
+    fn only_officials_have_a_unit_and_keep_theirs_unless_given_another() {
+        use Role::{Monitor, Official};
+        assert_eq!(placement(Official, Some("1201"), None), Ok(Some("1201")));
+        assert_eq!(placement(Official, None, Some("1201")), Ok(Some("1201")));
+        assert_eq!(placement(Official, Some("120109"), Some("1201")), Ok(Some("120109")));
+        // A monitor made an official: no unit to keep.
+        assert!(
+            matches!(placement::<&str>(Official, None, None), Err(DomainError::InvalidInput { field, .. }) if field == "unitCode")
+        );
+        // An official made a monitor leaves the unit; a monitor cannot be given one.
+        assert_eq!(placement(Monitor, None, Some("1201")), Ok(None));
+        assert!(placement(Monitor, Some("1201"), None).is_err());
     }
 
     #[test]

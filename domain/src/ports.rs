@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::DomainResult;
-use crate::auth::{Role, StaffAccount};
+use crate::auth::{CitizenSession, Role, StaffAccount};
 use crate::category::Category;
 use crate::comment::{
     CitizenId, Comment, CommentChange, CommentEvent, CommentId, EventKind, NewComment, Response, StaffId,
@@ -176,17 +176,42 @@ pub struct NewStaff {
     pub unit: Option<UnitCode>,
 }
 
+/// A change to a staff account, applied at once with the end of its sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffChange {
+    /// A new argon2id PHC string, if the password changes.
+    pub password_hash: Option<String>,
+    /// The role after the change.
+    pub role: Role,
+    /// The unit after the change.
+    pub unit: Option<UnitCode>,
+    /// Disabled (`Some(true)`), enabled (`Some(false)`) or as it was.
+    pub disabled: Option<bool>,
+    /// Whether every session ends and every trusted device is forgotten with it.
+    pub end_sessions: bool,
+}
+
 /// Citizen sessions, staff accounts and their sessions.
 #[async_trait]
 pub trait Accounts: Send + Sync {
-    /// Stores a citizen session by the digest of its token.
+    /// Stores a citizen session by the digest of its token, used first at `at`.
     async fn create_citizen(&self, token_digest: &str, at: DateTime<Utc>) -> DomainResult<CitizenId>;
-    /// The citizen session with this token digest.
-    async fn citizen_by_token(&self, token_digest: &str) -> DomainResult<Option<CitizenId>>;
+    /// The unrevoked citizen session with this token digest.
+    async fn citizen_by_token(&self, token_digest: &str) -> DomainResult<Option<CitizenSession>>;
+    /// Records that the citizen's token was used at `at`.
+    async fn record_citizen_use(&self, citizen: CitizenId, at: DateTime<Utc>) -> DomainResult<()>;
+    /// Revokes a citizen session; whether there was one.
+    async fn revoke_citizen_session(&self, token_digest: &str, at: DateTime<Utc>) -> DomainResult<bool>;
     /// Stores a staff account; CONFLICT if the username is taken.
     async fn create_staff(&self, staff: NewStaff) -> DomainResult<StaffAccount>;
-    /// The account and its password hash.
+    /// The account, disabled or not, and its password hash.
     async fn staff_by_username(&self, username: &str) -> DomainResult<Option<(StaffAccount, String)>>;
+    /// Changes an account (and ends its sessions if asked) in one transaction; how many
+    /// live sessions ended.
+    async fn update_staff(&self, staff: StaffId, change: StaffChange, at: DateTime<Utc>) -> DomainResult<u64>;
+    /// Ends every session of an account and forgets its trusted devices; how many live
+    /// sessions ended.
+    async fn end_staff_sessions(&self, staff: StaffId, at: DateTime<Utc>) -> DomainResult<u64>;
     /// Stores a staff session by the digest of its token.
     async fn create_staff_session(
         &self,
@@ -196,8 +221,13 @@ pub trait Accounts: Send + Sync {
     ) -> DomainResult<()>;
     /// Revokes a staff session; whether there was one.
     async fn revoke_staff_session(&self, token_digest: &str, at: DateTime<Utc>) -> DomainResult<bool>;
-    /// The account of an unexpired, unrevoked staff session.
+    /// The account of an unexpired, unrevoked staff session of an enabled account.
     async fn staff_by_token(&self, token_digest: &str, now: DateTime<Utc>) -> DomainResult<Option<StaffAccount>>;
+    /// The username of the account a device token was handed to, if it is still trusted.
+    async fn device_owner(&self, token_digest: &str) -> DomainResult<Option<String>>;
+    /// Trusts a device for an account (or records its use at `at` again), and forgets
+    /// the account's devices beyond the `keep` used most recently.
+    async fn trust_device(&self, token_digest: &str, staff: StaffId, at: DateTime<Utc>, keep: u64) -> DomainResult<()>;
 }
 
 /// Password hashing (argon2id in infra); slow on purpose, so async.

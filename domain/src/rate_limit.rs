@@ -15,8 +15,13 @@ pub enum Action {
     SubmitPerToken,
     /// `submitComment`, per client address.
     SubmitPerAddress,
-    /// `login`, per username (slows password guessing on one account).
+    /// `login` from a device not trusted for the account, per username, whether it
+    /// exists or not (slows password guessing on one account). A stranger's guesses
+    /// exhaust only this limit.
     LoginPerUsername,
+    /// `login` from a device trusted for the account (its device token came from an
+    /// earlier login), per device: the owner's own limit, which strangers cannot use up.
+    LoginPerDevice,
     /// `login`, per client address.
     LoginPerAddress,
     /// `flagComment`, per citizen session.
@@ -81,11 +86,12 @@ impl fmt::Display for Quota {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::StartSessionPerAddress,
         Self::SubmitPerToken,
         Self::SubmitPerAddress,
         Self::LoginPerUsername,
+        Self::LoginPerDevice,
         Self::LoginPerAddress,
         Self::Flag,
         Self::Support,
@@ -100,6 +106,7 @@ impl Action {
             Self::SubmitPerToken => "submit_per_token",
             Self::SubmitPerAddress => "submit_per_address",
             Self::LoginPerUsername => "login_per_username",
+            Self::LoginPerDevice => "login_per_device",
             Self::LoginPerAddress => "login_per_address",
             Self::Flag => "flag",
             Self::Support => "support",
@@ -126,6 +133,7 @@ impl Action {
             Self::SubmitPerToken => quota(5, 60),
             Self::SubmitPerAddress => quota(300, 60),
             Self::LoginPerUsername => quota(10, 600),
+            Self::LoginPerDevice => quota(10, 600),
             Self::LoginPerAddress => quota(100, 600),
             Self::Flag => quota(10, 3600),
             Self::Support => quota(60, 3600),

@@ -8,6 +8,7 @@ mod export;
 mod live;
 mod moderation;
 mod reads;
+mod staff;
 mod submission;
 mod work;
 
@@ -30,6 +31,7 @@ pub use export::{EXPORT_COLUMNS, Export, ExportFilter, ExportPage, ExportRow, MA
 pub use live::Watch;
 pub use moderation::{Decision, RejectReason};
 pub use reads::{CommentFilter, InboxFilter, Listing, MAX_PAGE, RankingOrder, StatsFilter};
+pub use staff::{StaffUpdate, UpdatedStaff};
 pub use submission::Submission;
 
 /// The adapters the services work with.
@@ -67,6 +69,8 @@ pub struct Rules {
     /// The smallest group a breakdown by a personal attribute shows
     /// (`MATI_MIN_GROUP_SIZE`).
     pub min_group_size: u64,
+    /// How long a citizen token lasts without being used.
+    pub citizen_session_idle: Duration,
 }
 
 impl Default for Rules {
@@ -74,6 +78,7 @@ impl Default for Rules {
         Self {
             staff_session_ttl: Duration::hours(12),
             min_group_size: crate::stats::MIN_GROUP_SIZE,
+            citizen_session_idle: Duration::days(180),
         }
     }
 }

@@ -22,6 +22,7 @@ use mati_api::app;
 use mati_api::settings::Settings;
 use mati_domain::auth::{Principal, Role, StaffAccount};
 use mati_domain::rate_limit::Action;
+use mati_domain::service::{Mati, StaffUpdate};
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
@@ -33,6 +34,8 @@ const LEAKS: &str = include_str!("../../audit/internal-text.txt");
 struct Server {
     runtime: Runtime,
     router: Router,
+    /// The services behind the router, to put the staff accounts back.
+    mati: Mati,
     /// `Authorization` values: nobody, citizen, moderator, administrator.
     callers: Mutex<[Option<String>; 4]>,
 }
@@ -45,16 +48,28 @@ fn server() -> &'static Server {
             .enable_all()
             .build()
             .unwrap_or_else(|err| panic!("runtime: {err}"));
-        let (router, callers) = runtime.block_on(start());
+        let (router, mati, callers) = runtime.block_on(start());
         Server {
             runtime,
             router,
+            mati,
             callers: Mutex::new(callers),
         }
     })
 }
 
-async fn start() -> (Router, [Option<String>; 4]) {
+/// The command line's powers, which the harness uses to set up and restore accounts.
+fn operator() -> Principal {
+    Principal::Staff(StaffAccount {
+        id: 0,
+        username: "fuzz".into(),
+        role: Role::Admin,
+        unit: None,
+        disabled: false,
+    })
+}
+
+async fn start() -> (Router, Mati, [Option<String>; 4]) {
     let path = std::env::temp_dir().join(format!("mati-fuzz-{}.db", std::process::id()));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -74,39 +89,72 @@ async fn start() -> (Router, [Option<String>; 4]) {
     let state = app::start(&settings)
         .await
         .unwrap_or_else(|err| panic!("start: {err:#}"));
-    let operator = Principal::Staff(StaffAccount {
-        id: 0,
-        username: "fuzz".into(),
-        role: Role::Admin,
-        unit: None,
-    });
-    for (username, role) in [("moderator", Role::Moderator), ("admin", Role::Admin)] {
+    for (_, username, role) in STAFF {
         state
             .mati
-            .create_staff_account(&operator, username, "fuzzing password", role, None)
+            .create_staff_account(&operator(), username, PASSWORD, role, None)
             .await
             .unwrap_or_else(|err| panic!("staff {username}: {err}"));
     }
+    let mati = state.mati.clone();
     let router = mati_api::http::router(state);
-    let citizen = token(
-        &router,
-        "mutation { startCitizenSession { token } }",
-        "startCitizenSession",
-    )
-    .await;
-    let mut callers = [None, Some(format!("Bearer {citizen}")), None, None];
-    for (slot, username) in STAFF {
+    let mut callers = [None, Some(citizen(&router).await), None, None];
+    for (slot, username, _) in STAFF {
         callers[slot] = Some(login(&router, username).await);
     }
-    (router, callers)
+    (router, mati, callers)
 }
 
-/// The staff callers: their slot and user name.
-const STAFF: [(usize, &str); 2] = [(2, "moderator"), (3, "admin")];
+/// The staff callers: their slot, user name and role.
+const STAFF: [(usize, &str, Role); 2] = [(2, "moderator", Role::Moderator), (3, "admin", Role::Admin)];
+
+const PASSWORD: &str = "fuzzing password";
+
+/// A citizen's `Authorization` value, from a fresh session.
+async fn citizen(router: &Router) -> String {
+    let start = "mutation { startCitizenSession { token } }";
+    format!("Bearer {}", token(router, start, "startCitizenSession").await)
+}
+
+/// Callers whose session an input may have ended get a fresh one: the caller itself
+/// after `logout`, and every staff caller, its account as it was at the start, after the
+/// admin changed or revoked staff accounts.
+async fn refresh(server: &Server, slot: usize, input: &str) {
+    let changed = ["updateStaffAccount", "revokeStaffSessions"]
+        .iter()
+        .any(|op| input.contains(op));
+    for (staff, username, role) in STAFF {
+        if changed {
+            let restore = StaffUpdate {
+                disabled: Some(false),
+                password: Some(PASSWORD.into()),
+                role: Some(role),
+                unit_code: None,
+            };
+            server
+                .mati
+                .update_staff_account(&operator(), username, restore)
+                .await
+                .unwrap_or_else(|err| panic!("restoring {username}: {err}"));
+        } else if !(staff == slot && input.contains("logout")) {
+            continue;
+        }
+        let fresh = login(&server.router, username).await;
+        if let Ok(mut callers) = server.callers.lock() {
+            callers[staff] = Some(fresh);
+        }
+    }
+    if slot == 1 && input.contains("logout") {
+        let fresh = citizen(&server.router).await;
+        if let Ok(mut callers) = server.callers.lock() {
+            callers[1] = Some(fresh);
+        }
+    }
+}
 
 /// A staff member's `Authorization` value, fresh from `login`.
 async fn login(router: &Router, username: &str) -> String {
-    let login = format!(r#"mutation {{ login(username: "{username}", password: "fuzzing password") {{ token }} }}"#);
+    let login = format!(r#"mutation {{ login(username: "{username}", password: "{PASSWORD}") {{ token }} }}"#);
     format!("Bearer {}", token(router, &login, "login").await)
 }
 
@@ -213,14 +261,6 @@ fuzz_target!(|data: &[u8]| {
             let (status, body) = send(&server.router, get(&request, caller)).await;
             check(&input, status, &body);
         }
-        // A staff caller may have logged itself out: log in again for the inputs to come.
-        if let Some((_, username)) = STAFF.iter().find(|(staff, _)| *staff == slot) {
-            if input.contains("logout") {
-                let fresh = login(&server.router, username).await;
-                if let Ok(mut callers) = server.callers.lock() {
-                    callers[slot] = Some(fresh);
-                }
-            }
-        }
+        refresh(server, slot, &input).await;
     });
 });

@@ -2,10 +2,13 @@
 //! on a few threads of its own because it is big on purpose: each hash takes 19 MiB, and
 //! a burst of logins on Tokio's blocking pool (up to 512 threads, each keeping its own
 //! allocator arena of freed hash memory) took a server from 57 MB to 1.1 GB. On
-//! [`workers`] threads a burst queues instead, and memory stays bounded.
+//! [`workers`] threads with a queue of [`WAITING_PER_WORKER`] jobs each, a burst waits a
+//! few hashes' time at most, and a flood beyond it is refused at once (`Busy`) instead
+//! of piling up: memory and waiting time stay bounded.
 
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
@@ -47,23 +50,62 @@ pub fn workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
+/// Jobs that may wait for each password thread. A waiting login is answered within a
+/// few hashes' time (a hash takes tens of milliseconds); more would only make every
+/// login slower while a flood lasts.
+pub const WAITING_PER_WORKER: usize = 4;
+
+/// What a refused job is told: by then a few hashes have finished and freed their places.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The queue of the password threads, started on first use.
-fn queue() -> &'static mpsc::Sender<Job> {
-    static QUEUE: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
-    QUEUE.get_or_init(|| {
-        let (sender, receiver) = mpsc::channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
-        for n in 0..workers() {
-            let receiver = Arc::clone(&receiver);
+/// A few threads and a bounded queue in front of them.
+struct Pool {
+    queue: SyncSender<Job>,
+}
+
+impl Pool {
+    /// `workers` threads, and room for `waiting` jobs that none of them has taken yet.
+    fn start(workers: usize, waiting: usize) -> Self {
+        let (queue, jobs) = mpsc::sync_channel::<Job>(waiting);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for n in 0..workers {
+            let jobs = Arc::clone(&jobs);
             // A thread that cannot start leaves the others to do the work.
             let _ = std::thread::Builder::new()
                 .name(format!("mati-passwords-{n}"))
-                .spawn(move || work(&receiver));
+                .spawn(move || work(&jobs));
         }
-        sender
-    })
+        Self { queue }
+    }
+
+    /// Queues `work`, or refuses it at once when every thread is busy and the queue full.
+    fn submit<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> DomainResult<tokio::sync::oneshot::Receiver<T>> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        match self.queue.try_send(job) {
+            Ok(()) => Ok(result),
+            Err(TrySendError::Full(_)) => Err(DomainError::Busy {
+                retry_after: RETRY_AFTER,
+            }),
+            Err(TrySendError::Disconnected(_)) => Err(stopped()),
+        }
+    }
+
+    /// Runs `work` on a password thread and waits for it without blocking the runtime.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> DomainResult<T> {
+        self.submit(work)?.await.map_err(|_| stopped())
+    }
+}
+
+fn stopped() -> DomainError {
+    DomainError::Internal("the password threads have stopped".into())
 }
 
 fn work(jobs: &Mutex<Receiver<Job>>) {
@@ -79,32 +121,26 @@ fn work(jobs: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// Runs `work` on a password thread and waits for it without blocking the runtime.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> DomainResult<T> {
-    let (done, result) = tokio::sync::oneshot::channel();
-    let job: Job = Box::new(move || {
-        let _ = done.send(work());
-    });
-    let stopped = || DomainError::Internal("the password threads have stopped".into());
-    queue().send(job).map_err(|_| stopped())?;
-    result.await.map_err(|_| stopped())
+/// The password threads of this process, started on first use.
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool::start(workers(), workers() * WAITING_PER_WORKER))
 }
 
 #[async_trait]
 impl PasswordHasher for Argon2id {
     async fn hash(&self, password: String) -> DomainResult<String> {
-        blocking(move || hash_blocking(&password)).await?
+        pool().run(move || hash_blocking(&password)).await?
     }
 
     async fn verify(&self, password: String, hash: Option<String>) -> DomainResult<bool> {
-        blocking(move || verify_blocking(&password, hash.as_deref())).await
+        pool().run(move || verify_blocking(&password, hash.as_deref())).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
 
     use super::*;
 
@@ -112,8 +148,10 @@ mod tests {
     async fn a_burst_runs_on_the_password_threads_only() -> DomainResult<()> {
         static RUNNING: AtomicUsize = AtomicUsize::new(0);
         static MOST: AtomicUsize = AtomicUsize::new(0);
-        let burst = (0..4 * workers() + 3).map(|n| {
-            blocking(move || {
+        let workers = 2;
+        let pool = Pool::start(workers, 4 * workers + 3);
+        let burst = (0..4 * workers + 3).map(|n| {
+            pool.run(move || {
                 let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
                 MOST.fetch_max(now, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(20));
@@ -129,7 +167,53 @@ mod tests {
             assert!(thread.is_some_and(|name| name.starts_with("mati-passwords-")));
         }
         let most = MOST.load(Ordering::SeqCst);
-        assert!(most <= workers(), "{most} ran at once, more than {} threads", workers());
+        assert!(most <= workers, "{most} ran at once, more than {workers} threads");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_flood_is_refused_once_the_threads_and_their_queue_are_full() -> DomainResult<()> {
+        let (workers, waiting) = (2, 3);
+        let pool = Pool::start(workers, waiting);
+        let started = Arc::new(AtomicUsize::new(0));
+        let (release, gate) = mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let job = || {
+            let (started, gate) = (Arc::clone(&started), Arc::clone(&gate));
+            move || {
+                started.fetch_add(1, Ordering::SeqCst);
+                let _ = gate.lock().map(|gate| gate.recv());
+            }
+        };
+        // Both threads busy…
+        let mut accepted = vec![pool.submit(job())?, pool.submit(job())?];
+        while started.load(Ordering::SeqCst) < workers {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // …three wait…
+        for _ in 0..waiting {
+            accepted.push(pool.submit(job())?);
+        }
+        // …and the rest of the flood is refused at once, without being kept.
+        for _ in 0..100 {
+            let refused = pool.submit(job()).err();
+            assert_eq!(
+                refused,
+                Some(DomainError::Busy {
+                    retry_after: RETRY_AFTER
+                })
+            );
+        }
+        assert_eq!(started.load(Ordering::SeqCst), workers, "waiting jobs have not run");
+        for _ in 0..accepted.len() {
+            let _ = release.send(());
+        }
+        for done in accepted {
+            done.await.map_err(|_| stopped())?;
+        }
+        assert_eq!(started.load(Ordering::SeqCst), workers + waiting, "no refused job ran");
+        // Once the flood is over, work is accepted again.
+        assert_eq!(pool.run(|| 42).await?, 42);
         Ok(())
     }
 

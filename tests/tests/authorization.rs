@@ -116,6 +116,11 @@ const RULES: &str = "{ deadlineRules { level } }";
 const SET_RULE: &str = r#"mutation { setDeadlineRule(level: PROVINCE, categoryCode: "LAND",
   acknowledgeWithinHours: 72, respondWithinHours: 360) { level } }"#;
 const RANKING: &str = "{ responseRanking(level: COMMUNE) { received } }";
+const UPDATE_STAFF: &str = r#"mutation { updateStaffAccount(input: { username: "probe.update",
+  disabled: false }) { username } }"#;
+const UPDATE_NOBODY: &str = r#"mutation { updateStaffAccount(input: { username: "nobody.here",
+  disabled: true }) { username } }"#;
+const REVOKE_STAFF: &str = r#"mutation { revokeStaffSessions(username: "probe.update") }"#;
 
 type Row = (&'static str, &'static str, Target, Check, [&'static str; 8]);
 
@@ -178,6 +183,9 @@ const TABLE: &[Row] = &[
     ("deadlineRules",                   RULES,        Nothing,        Any,   [UNA, FOR, FOR, OK, OK, OK, OK, OK]),
     ("setDeadlineRule",                 SET_RULE,     Nothing,        Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, OK]),
     ("responseRanking",                 RANKING,      Nothing,        Any,   [OK, OK, OK, OK, OK, OK, OK, OK]),
+    ("updateStaffAccount",              UPDATE_STAFF, Nothing,        Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, OK]),
+    ("updateStaffAccount: unknown",     UPDATE_NOBODY, Nothing,       Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, NF]),
+    ("revokeStaffSessions",             REVOKE_STAFF, Nothing,        Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, OK]),
 ];
 
 /// A comment made for the matrix.
@@ -233,6 +241,7 @@ impl<'a> World<'a> {
         let private = submit(app, &author, false).await;
         let pending = submit(app, &author, true).await;
         let login_password = app.add_staff("monitor", "probe.login", None).await;
+        app.add_staff("monitor", "probe.update", None).await;
         let world = Self {
             app,
             citizen: app.citizen().await,

@@ -1,6 +1,7 @@
 //! Doors async-graphql leaves open, closed: GET only for queries, limits on the shape
 //! of documents, batches off unless enabled, every alias counted against the rate
-//! limits, and staff sessions that end on logout.
+//! limits, staff sessions that end on logout, and citizen sessions that end on logout
+//! or after an idle time.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
 use mati_tests::{Backend, TestApp};
@@ -219,11 +220,63 @@ async fn a_logged_out_staff_token_stops_working() {
         (status, body["errors"][0]["extensions"]["code"].as_str()),
         (401, Some("UNAUTHENTICATED"))
     );
-    let citizen = app.citizen().await;
+}
+
+const MINE: &str = "{ myComments(first: 1) { totalCount } }";
+
+#[tokio::test]
+async fn a_citizen_ends_their_own_session_from_the_phone() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let token = app.citizen().await;
+    let other = app.citizen().await;
+    app.ok(Some(&token), MINE, json!({})).await;
     assert_eq!(
-        app.error_code(Some(&citizen), "mutation { logout }", json!({})).await,
-        "FORBIDDEN"
+        app.ok(Some(&token), "mutation { logout }", json!({})).await["logout"],
+        true
     );
+    let (status, body) = post(&app, Some(&token), &json!({ "query": MINE })).await;
+    assert_eq!(
+        (status, body["errors"][0]["extensions"]["code"].as_str()),
+        (401, Some("UNAUTHENTICATED")),
+        "{body:#}"
+    );
+    app.ok(Some(&other), MINE, json!({})).await;
+    assert_eq!(
+        app.error_code(None, "mutation { logout }", json!({})).await,
+        "UNAUTHENTICATED"
+    );
+}
+
+#[tokio::test]
+async fn a_citizen_token_expires_after_the_idle_time_unless_it_is_used() {
+    // Ten days pass every second of the server's clock; tokens idle for 30 days expire.
+    let env = [("MATI_CLOCK_SPEED", "864000"), ("MATI_CITIZEN_SESSION_IDLE_DAYS", "30")];
+    let Some(app) = TestApp::start_with(Backend::Sqlite, &env).await else {
+        return;
+    };
+    let used = app.citizen().await;
+    let idle = app.citizen().await;
+    // Used every five days for forty days: still valid.
+    for _ in 0..8 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        app.ok(Some(&used), MINE, json!({})).await;
+    }
+    let expired = |(status, body): (u16, Value)| {
+        assert_eq!(
+            (status, body["errors"][0]["extensions"]["code"].as_str()),
+            (401, Some("UNAUTHENTICATED")),
+            "{body:#}"
+        );
+    };
+    expired(post(&app, Some(&idle), &json!({ "query": MINE })).await);
+    // Then left alone for 35 days: expired too.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    expired(post(&app, Some(&used), &json!({ "query": MINE })).await);
+    // A new session works as ever.
+    let fresh = app.citizen().await;
+    app.ok(Some(&fresh), MINE, json!({})).await;
 }
 
 #[tokio::test]

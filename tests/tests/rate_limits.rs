@@ -1,7 +1,9 @@
 //! Rate limits (PRODUCT.md §6–§7): a refused request is HTTP 429 with `Retry-After` and
 //! RATE_LIMITED with `retryAfterSeconds`; one limit holds across replicas through Redis;
 //! per-address limits believe `X-Forwarded-For` only from trusted proxies; logins are
-//! limited per username whether or not it exists; without Redis the local layer limits.
+//! limited per username whether or not it exists, and a stranger's guesses cannot lock
+//! out an owner who logs in from a device trusted before; without Redis the local layer
+//! limits.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use futures::future::join_all;
@@ -277,6 +279,78 @@ async fn login_is_limited_per_username_without_revealing_whether_it_exists() {
     // Other usernames are not affected.
     let reply = login(&app, "moderator_unlimited", &other).await;
     assert!(reply.accepted(), "{:#}", reply.body);
+}
+
+const LOGIN_ON_DEVICE: &str = "mutation($u: String!, $p: String!, $d: String) {
+    login(username: $u, password: $p, deviceToken: $d) { token deviceToken }
+}";
+
+/// Logs in from `address` (as forwarded by the trusted proxy), presenting `device`.
+async fn login_from(app: &TestApp, address: &str, username: &str, password: &str, device: Option<&str>) -> Reply {
+    let variables = json!({ "u": username, "p": password, "d": device });
+    post(app, None, Some(address), LOGIN_ON_DEVICE, variables).await
+}
+
+fn device_token(reply: &Reply) -> String {
+    assert!(reply.accepted(), "{:#}", reply.body);
+    let token = reply.body["data"]["login"]["deviceToken"].as_str();
+    token.expect("a device token with every login").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strangers_flood_of_wrong_passwords_does_not_lock_the_owner_out() {
+    let Some(app) = TestApp::start_with(Backend::Sqlite, &[("MATI_TRUSTED_PROXIES", "127.0.0.1")]).await else {
+        return;
+    };
+    let password = app.add_staff("official", "owner.clerk", Some("120101")).await;
+    let other = app.add_staff("moderator", "other.moderator", None).await;
+    // The owner has logged in from this laptop before and kept its device token.
+    let laptop = device_token(&login_from(&app, "203.0.113.10", "owner.clerk", &password, None).await);
+    // A device token that is valid, but for another account.
+    let theirs = device_token(&login_from(&app, "203.0.113.20", "other.moderator", &other, None).await);
+
+    // A stranger guesses from thirty addresses, with no device token, a made-up one or
+    // another account's: those share the username's limit for untrusted devices (10, of
+    // which the owner's first login used one).
+    let mut answers = Vec::new();
+    for n in 0..30 {
+        let device = [None, Some("mati_d_made-up-by-the-stranger"), Some(theirs.as_str())][n % 3];
+        let address = format!("198.51.100.{n}");
+        let reply = login_from(&app, &address, "owner.clerk", &format!("guess number {n}"), device).await;
+        answers.push(reply);
+    }
+    for (n, reply) in answers.iter().enumerate() {
+        if n < 9 {
+            let code = &first_error(&reply.body)["extensions"]["code"];
+            assert_eq!(code, "UNAUTHENTICATED", "guess {n}: {:#}", reply.body);
+        } else {
+            assert_refused(reply, &format!("guess {n}"));
+        }
+    }
+    // Guessing stays limited: even the right password is refused to the stranger now.
+    let lucky = login_from(&app, "198.51.100.99", "owner.clerk", &password, None).await;
+    assert_refused(&lucky, "the stranger's right guess");
+
+    // The owner is not locked out: a typo is answered as a typo, the password lets them in.
+    let typo = login_from(
+        &app,
+        "203.0.113.10",
+        "owner.clerk",
+        "a typo in the password",
+        Some(&laptop),
+    )
+    .await;
+    assert_eq!(
+        first_error(&typo.body)["extensions"]["code"],
+        "UNAUTHENTICATED",
+        "{:#}",
+        typo.body
+    );
+    let back = login_from(&app, "203.0.113.10", "owner.clerk", &password, Some(&laptop)).await;
+    assert_eq!(device_token(&back), laptop, "the laptop stays trusted");
+    // From the phone network too: the device token, not the address, is trusted.
+    let moved = login_from(&app, "192.0.2.77", "owner.clerk", &password, Some(&laptop)).await;
+    assert!(moved.accepted(), "{:#}", moved.body);
 }
 
 /// Six concurrent submissions per token with a burst of 3 and no Redis: three pass.

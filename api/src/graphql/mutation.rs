@@ -1,7 +1,7 @@
 //! The root mutation.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use mati_domain::service::{Decision, Submission};
+use mati_domain::service::{Decision, StaffUpdate, Submission};
 
 use super::error::ToGraphql;
 use super::limits::page_cost;
@@ -58,6 +58,22 @@ pub struct CreateStaffAccountInput {
     unit_code: Option<ID>,
 }
 
+/// A change to a staff account; fields left out stay as they are. Disabling the account,
+/// or a new password, role or unit, ends all its sessions at once.
+#[derive(InputObject)]
+pub struct UpdateStaffAccountInput {
+    /// Login name of the account to change.
+    username: String,
+    /// true disables the account (it cannot log in, its sessions end); false enables it.
+    disabled: Option<bool>,
+    /// A new password, at least 12 characters.
+    password: Option<String>,
+    /// A new role; an OFFICIAL made anything else leaves their unit.
+    role: Option<Role>,
+    /// A new administration (officials only); an official keeps theirs when left out.
+    unit_code: Option<ID>,
+}
+
 #[Object]
 impl Mutation {
     /// Issues an anonymous citizen session token.
@@ -67,22 +83,26 @@ impl Mutation {
         Ok(CitizenSession { token })
     }
 
-    /// Logs a staff member in.
+    /// Logs a staff member in. Send the `deviceToken` of this device's last login: a
+    /// device trusted so has login attempts of its own, which a stranger guessing the
+    /// password elsewhere cannot use up.
     async fn login(
         &self,
         ctx: &Context<'_>,
         username: String,
         password: String,
+        device_token: Option<String>,
     ) -> async_graphql::Result<StaffSession> {
         let (mati, _) = context(ctx)?;
-        let session = mati.login(&username, &password, &origin(ctx)).await.gql()?;
-        Ok(StaffSession {
-            token: session.token,
-            account: session.account,
-        })
+        let session = mati
+            .login(&username, &password, device_token.as_deref(), &origin(ctx))
+            .await
+            .gql()?;
+        Ok(StaffSession(session))
     }
 
-    /// Staff: ends the caller's session; the token stops working at once.
+    /// Staff or citizen: ends the caller's session; the token stops working at once (a
+    /// citizen's phone then no longer sees its comments in `myComments`).
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let (mati, caller) = context(ctx)?;
         let token = ctx.data_opt::<crate::http::Bearer>().and_then(|b| b.0.clone());
@@ -262,5 +282,30 @@ impl Mutation {
             .await
             .gql()?;
         Ok(StaffAccount(account))
+    }
+
+    /// ADMIN: disables or enables a staff account, or gives it a new password, role or
+    /// unit. Any of these but enabling ends all the account's sessions at once.
+    async fn update_staff_account(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateStaffAccountInput,
+    ) -> async_graphql::Result<StaffAccount> {
+        let (mati, caller) = context(ctx)?;
+        let update = StaffUpdate {
+            disabled: input.disabled,
+            password: input.password,
+            role: input.role.map(Into::into),
+            unit_code: input.unit_code.map(|c| c.0),
+        };
+        let updated = mati.update_staff_account(caller, &input.username, update).await.gql()?;
+        Ok(StaffAccount(updated.account))
+    }
+
+    /// ADMIN: ends every session of a staff account (and forgets its trusted devices);
+    /// how many live sessions ended.
+    async fn revoke_staff_sessions(&self, ctx: &Context<'_>, username: String) -> async_graphql::Result<u64> {
+        let (mati, caller) = context(ctx)?;
+        mati.revoke_staff_sessions(caller, &username).await.gql()
     }
 }

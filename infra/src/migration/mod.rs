@@ -9,6 +9,7 @@ mod m20261123_000003_deadlines;
 mod m20261123_000004_comment_flags;
 mod m20261123_000005_comment_facts;
 mod m20261129_000001_stats;
+mod m20261129_000002_accounts;
 mod m20261129_000003_flags;
 
 /// Every migration, oldest first.
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_comment_flags::Migration),
             Box::new(m20261123_000005_comment_facts::Migration),
             Box::new(m20261129_000001_stats::Migration),
+            Box::new(m20261129_000002_accounts::Migration),
             Box::new(m20261129_000003_flags::Migration),
         ]
     }

@@ -18,8 +18,8 @@ use sea_orm::{
 
 use super::QueueBackend;
 use crate::Db;
-use crate::db::db_error;
 use crate::db::entity::moderation_lease;
+use crate::db::{db_error, detached};
 
 /// Leases in the database.
 pub struct SqlQueue {
@@ -55,13 +55,14 @@ impl SqlQueue {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let _write = self.db.write_guard().await;
-        let result: Result<Vec<CommentId>, DbErr> = async {
-            let txn = self.db.conn().begin().await?;
-            let leased = take(&txn, moderator, ids, from + self.lease, self.clock.now()).await?;
+        let (db, ids, until, now) = (self.db.clone(), ids.to_vec(), from + self.lease, self.clock.now());
+        let result: Result<Vec<CommentId>, DbErr> = detached(async move {
+            let _write = db.write_guard().await;
+            let txn = db.conn().begin().await?;
+            let leased = take(&txn, moderator, &ids, until, now).await?;
             txn.commit().await?;
             Ok(leased)
-        }
+        })
         .await;
         result.map_err(db_error)
     }
@@ -136,11 +137,11 @@ impl ModerationQueue for SqlQueue {
         if count == 0 {
             return Ok(Vec::new());
         }
-        let now = self.clock.now();
-        let _write = self.db.write_guard().await;
-        let result: Result<Vec<CommentId>, DbErr> = async {
-            let txn = self.db.conn().begin().await?;
-            let backend = self.db.backend();
+        let (db, now, lease) = (self.db.clone(), self.clock.now(), self.lease);
+        let result: Result<Vec<CommentId>, DbErr> = detached(async move {
+            let _write = db.write_guard().await;
+            let txn = db.conn().begin().await?;
+            let backend = db.backend();
             let limit = i64::try_from(count).unwrap_or(i64::MAX);
             let select = Statement::from_sql_and_values(backend, claimable(backend), [now.into(), limit.into()]);
             let rows = txn.query_all_raw(select).await?;
@@ -148,10 +149,10 @@ impl ModerationQueue for SqlQueue {
                 .iter()
                 .map(|row| row.try_get_by_index::<i64>(0))
                 .collect::<Result<Vec<_>, _>>()?;
-            let leased = take(&txn, moderator, &ids, now + self.lease, now).await?;
+            let leased = take(&txn, moderator, &ids, now + lease, now).await?;
             txn.commit().await?;
             Ok(leased)
-        }
+        })
         .await;
         result.map_err(db_error)
     }

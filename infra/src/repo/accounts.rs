@@ -1,17 +1,35 @@
-//! Citizen sessions, staff accounts and staff sessions.
+//! Citizen sessions, staff accounts, staff sessions and the devices trusted for them.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use mati_domain::auth::StaffAccount;
+use mati_domain::auth::{CitizenSession, StaffAccount};
 use mati_domain::comment::{CitizenId, StaffId};
-use mati_domain::ports::{Accounts, NewStaff};
+use mati_domain::ports::{Accounts, NewStaff, StaffChange};
 use mati_domain::{DomainError, DomainResult};
-use sea_orm::sea_query::Query;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
 
 use super::{SqlStore, convert};
-use crate::db::entity::{citizen, staff, staff_session};
-use crate::db::{db_error, is_unique_violation};
+use crate::db::entity::{citizen, staff, staff_device, staff_session};
+use crate::db::{db_error, detached, is_unique_violation};
+
+/// Ends the live sessions of `staff` and forgets its devices; how many sessions ended.
+async fn end_sessions(conn: &impl ConnectionTrait, staff: StaffId, at: DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
+    let ended = staff_session::Entity::update_many()
+        .col_expr(staff_session::Column::RevokedAt, Expr::value(at))
+        .filter(staff_session::Column::StaffId.eq(staff))
+        .filter(staff_session::Column::RevokedAt.is_null())
+        .filter(staff_session::Column::ExpiresAt.gt(at))
+        .exec(conn)
+        .await?;
+    staff_device::Entity::delete_many()
+        .filter(staff_device::Column::StaffId.eq(staff))
+        .exec(conn)
+        .await?;
+    Ok(ended.rows_affected)
+}
 
 #[async_trait]
 impl Accounts for SqlStore {
@@ -20,6 +38,8 @@ impl Accounts for SqlStore {
         let row = citizen::ActiveModel {
             token_digest: Set(token_digest.to_owned()),
             created_at: Set(at),
+            last_used_at: Set(Some(at)),
+            revoked_at: Set(None),
             ..Default::default()
         };
         let inserted = citizen::Entity::insert(row)
@@ -29,13 +49,40 @@ impl Accounts for SqlStore {
         Ok(inserted.last_insert_id)
     }
 
-    async fn citizen_by_token(&self, token_digest: &str) -> DomainResult<Option<CitizenId>> {
+    async fn citizen_by_token(&self, token_digest: &str) -> DomainResult<Option<CitizenSession>> {
         let row = citizen::Entity::find()
             .filter(citizen::Column::TokenDigest.eq(token_digest))
+            .filter(citizen::Column::RevokedAt.is_null())
             .one(self.db.conn())
             .await
             .map_err(db_error)?;
-        Ok(row.map(|c| c.id))
+        Ok(row.map(|c| CitizenSession {
+            id: c.id,
+            last_used_at: c.last_used_at.unwrap_or(c.created_at),
+        }))
+    }
+
+    async fn record_citizen_use(&self, citizen: CitizenId, at: DateTime<Utc>) -> DomainResult<()> {
+        let _write = self.db.write_guard().await;
+        citizen::Entity::update_many()
+            .col_expr(citizen::Column::LastUsedAt, Expr::value(at))
+            .filter(citizen::Column::Id.eq(citizen))
+            .exec(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn revoke_citizen_session(&self, token_digest: &str, at: DateTime<Utc>) -> DomainResult<bool> {
+        let _write = self.db.write_guard().await;
+        let revoked = citizen::Entity::update_many()
+            .col_expr(citizen::Column::RevokedAt, Expr::value(at))
+            .filter(citizen::Column::TokenDigest.eq(token_digest))
+            .filter(citizen::Column::RevokedAt.is_null())
+            .exec(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        Ok(revoked.rows_affected == 1)
     }
 
     async fn create_staff(&self, new: NewStaff) -> DomainResult<StaffAccount> {
@@ -46,6 +93,7 @@ impl Accounts for SqlStore {
             role: Set(new.role.as_str().to_owned()),
             unit_code: Set(new.unit.as_ref().map(|u| u.as_str().to_owned())),
             created_at: Set(Utc::now()),
+            disabled_at: Set(None),
             ..Default::default()
         };
         match staff::Entity::insert(row).exec(self.db.conn()).await {
@@ -54,6 +102,7 @@ impl Accounts for SqlStore {
                 username: new.username,
                 role: new.role,
                 unit: new.unit,
+                disabled: false,
             }),
             Err(err) if is_unique_violation(&err) => Err(DomainError::invalid(
                 "username",
@@ -75,6 +124,58 @@ impl Accounts for SqlStore {
             convert::staff(row).map(|account| (account, hash))
         })
         .transpose()
+    }
+
+    async fn update_staff(&self, id: StaffId, change: StaffChange, at: DateTime<Utc>) -> DomainResult<u64> {
+        let store = self.clone();
+        let updated = detached(async move {
+            let _write = store.db.write_guard().await;
+            let txn = store.db.conn().begin().await?;
+            let mut update = staff::Entity::update_many()
+                .col_expr(staff::Column::Role, Expr::value(change.role.as_str()))
+                .col_expr(
+                    staff::Column::UnitCode,
+                    Expr::value(change.unit.as_ref().map(|u| u.as_str().to_owned())),
+                )
+                .filter(staff::Column::Id.eq(id));
+            if let Some(hash) = change.password_hash {
+                update = update.col_expr(staff::Column::PasswordHash, Expr::value(hash));
+            }
+            match change.disabled {
+                Some(true) => {
+                    // Disabling twice keeps the first time.
+                    update = update.col_expr(
+                        staff::Column::DisabledAt,
+                        Expr::col(staff::Column::DisabledAt).if_null(at),
+                    );
+                }
+                Some(false) => update = update.col_expr(staff::Column::DisabledAt, Expr::value(None::<DateTime<Utc>>)),
+                None => {}
+            }
+            update.exec(&txn).await?;
+            let ended = if change.end_sessions {
+                end_sessions(&txn, id, at).await?
+            } else {
+                0
+            };
+            txn.commit().await?;
+            Ok::<_, sea_orm::DbErr>(ended)
+        })
+        .await;
+        updated.map_err(db_error)
+    }
+
+    async fn end_staff_sessions(&self, id: StaffId, at: DateTime<Utc>) -> DomainResult<u64> {
+        let store = self.clone();
+        let ended = detached(async move {
+            let _write = store.db.write_guard().await;
+            let txn = store.db.conn().begin().await?;
+            let ended = end_sessions(&txn, id, at).await?;
+            txn.commit().await?;
+            Ok::<_, sea_orm::DbErr>(ended)
+        })
+        .await;
+        ended.map_err(db_error)
     }
 
     async fn create_staff_session(
@@ -101,7 +202,7 @@ impl Accounts for SqlStore {
     async fn revoke_staff_session(&self, token_digest: &str, at: DateTime<Utc>) -> DomainResult<bool> {
         let _write = self.db.write_guard().await;
         let revoked = staff_session::Entity::update_many()
-            .col_expr(staff_session::Column::RevokedAt, sea_orm::sea_query::Expr::value(at))
+            .col_expr(staff_session::Column::RevokedAt, Expr::value(at))
             .filter(staff_session::Column::TokenDigest.eq(token_digest))
             .filter(staff_session::Column::RevokedAt.is_null())
             .exec(self.db.conn())
@@ -111,7 +212,7 @@ impl Accounts for SqlStore {
     }
 
     async fn staff_by_token(&self, token_digest: &str, now: DateTime<Utc>) -> DomainResult<Option<StaffAccount>> {
-        // One statement on every staff request: the account of a live session.
+        // One statement on every staff request: the enabled account of a live session.
         let live_session = Query::select()
             .column(staff_session::Column::StaffId)
             .from(staff_session::Entity)
@@ -121,9 +222,66 @@ impl Accounts for SqlStore {
             .to_owned();
         let row = staff::Entity::find()
             .filter(staff::Column::Id.in_subquery(live_session))
+            .filter(staff::Column::DisabledAt.is_null())
             .one(self.db.conn())
             .await
             .map_err(db_error)?;
         row.map(convert::staff).transpose()
+    }
+
+    async fn device_owner(&self, token_digest: &str) -> DomainResult<Option<String>> {
+        let owner = Query::select()
+            .column(staff_device::Column::StaffId)
+            .from(staff_device::Entity)
+            .and_where(staff_device::Column::TokenDigest.eq(token_digest))
+            .to_owned();
+        let row = staff::Entity::find()
+            .select_only()
+            .column(staff::Column::Username)
+            .filter(staff::Column::Id.in_subquery(owner))
+            .into_tuple::<String>()
+            .one(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        Ok(row)
+    }
+
+    async fn trust_device(&self, token_digest: &str, staff: StaffId, at: DateTime<Utc>, keep: u64) -> DomainResult<()> {
+        let store = self.clone();
+        let token_digest = token_digest.to_owned();
+        let trusted = detached(async move {
+            let _write = store.db.write_guard().await;
+            let txn = store.db.conn().begin().await?;
+            let row = staff_device::ActiveModel {
+                token_digest: Set(token_digest),
+                staff_id: Set(staff),
+                created_at: Set(at),
+                last_used_at: Set(at),
+            };
+            staff_device::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(staff_device::Column::TokenDigest)
+                        .update_column(staff_device::Column::LastUsedAt)
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+            let kept = Query::select()
+                .column(staff_device::Column::TokenDigest)
+                .from(staff_device::Entity)
+                .and_where(staff_device::Column::StaffId.eq(staff))
+                .order_by(staff_device::Column::LastUsedAt, sea_orm::Order::Desc)
+                .limit(keep)
+                .to_owned();
+            // Both backends accept a limited subquery inside NOT IN.
+            staff_device::Entity::delete_many()
+                .filter(staff_device::Column::StaffId.eq(staff))
+                .filter(staff_device::Column::TokenDigest.not_in_subquery(kept))
+                .exec(&txn)
+                .await?;
+            txn.commit().await
+        })
+        .await;
+        trusted.map_err(db_error)
     }
 }

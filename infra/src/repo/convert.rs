@@ -121,5 +121,6 @@ pub(super) fn staff(row: staff::Model) -> DomainResult<StaffAccount> {
         role: Role::parse(&row.role).ok_or_else(|| corrupt("role", &row.role))?,
         unit: opt_code(row.unit_code.as_deref())?,
         username: row.username,
+        disabled: row.disabled_at.is_some(),
     })
 }

@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use mati_domain::auth::StaffAccount as DomainAccount;
+use mati_domain::service::StaffSession as DomainSession;
 
 use super::enums::Role;
 use super::unit::{AdminUnit, load_unit};
@@ -18,28 +19,29 @@ async fn unit_of(ctx: &Context<'_>, account: &DomainAccount) -> async_graphql::R
 }
 
 /// A staff login.
-pub struct StaffSession {
-    /// Bearer token.
-    pub token: String,
-    /// Whose.
-    pub account: DomainAccount,
-}
+pub struct StaffSession(pub DomainSession);
 
 #[Object]
 impl StaffSession {
     /// Bearer token, valid for 12 hours.
     async fn token(&self) -> &str {
-        &self.token
+        &self.0.token
+    }
+
+    /// Keep it on this device and send it with the next `login` from here: a trusted
+    /// device is not locked out by a stranger's wrong guesses. Never a bearer token.
+    async fn device_token(&self) -> &str {
+        &self.0.device_token
     }
 
     /// The role.
     async fn role(&self) -> Role {
-        self.account.role.into()
+        self.0.account.role.into()
     }
 
     /// The official's administration.
     async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
-        unit_of(ctx, &self.account).await
+        unit_of(ctx, &self.0.account).await
     }
 }
 
@@ -61,6 +63,11 @@ impl StaffAccount {
     /// The role.
     async fn role(&self) -> Role {
         self.0.role.into()
+    }
+
+    /// A disabled account cannot log in and has no session.
+    async fn disabled(&self) -> bool {
+        self.0.disabled
     }
 
     /// The official's administration.

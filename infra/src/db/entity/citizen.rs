@@ -11,6 +11,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub token_digest: String,
     pub created_at: DateTimeUtc,
+    /// Nullable because SQLite adds columns so; the migration fills it from `created_at`.
+    pub last_used_at: Option<DateTimeUtc>,
+    pub revoked_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

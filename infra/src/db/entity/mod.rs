@@ -13,5 +13,6 @@ pub mod moderation_lease;
 pub mod outbox;
 pub mod response;
 pub mod staff;
+pub mod staff_device;
 pub mod staff_session;
 pub mod support;

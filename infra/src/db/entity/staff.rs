@@ -14,6 +14,7 @@ pub struct Model {
     pub role: String,
     pub unit_code: Option<String>,
     pub created_at: DateTimeUtc,
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
