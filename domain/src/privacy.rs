@@ -79,6 +79,7 @@ mod tests {
             username: "someone".into(),
             role,
             unit: unit.map(|u| UnitCode::parse("unit", u).unwrap_or_else(|e| panic!("{e}"))),
+            disabled: false,
         })
     }
 

@@ -1,4 +1,4 @@
-//! The statistics port: aggregates computed by the store ([`SqlStore::stats`]) behind
+//! The statistics port: aggregates computed by the store (`SqlStore::stats`) behind
 //! the heavy-read gate ([`HeavyReads`]), and shared. Dashboards ask the same questions
 //! over and over: a question (unit, period, category, grouping) asked while it is being
 //! computed waits for that computation, and one asked again within the cache's lifetime

@@ -37,6 +37,8 @@ async fn queue() -> Option<(RedisQueue, tempfile::TempDir)> {
         id: Set(1),
         token_digest: Set("test".into()),
         created_at: Set(Utc::now()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
     })
     .exec_without_returning(db.conn())
     .await
