@@ -47,7 +47,7 @@ enum Command {
     },
     /// Prints the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
-    /// Generates synthetic routed comments for benchmarks (PostgreSQL only).
+    /// Generates synthetic routed comments for benchmarks and demonstrations.
     Seed {
         /// How many comments.
         #[arg(long, default_value_t = 1_000_000)]
