@@ -41,7 +41,11 @@ pub async fn comments(db: &Db, count: u64, mut progress: impl FnMut(u64)) -> any
         let first = start + i64::try_from(done)? + 1;
         let last = first + i64::try_from(size)? - 1;
         db.conn()
-            .execute_raw(Statement::from_sql_and_values(backend, seed, [first.into(), last.into()]))
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                seed,
+                [first.into(), last.into()],
+            ))
             .await?;
         done += size;
         progress(done);
