@@ -87,10 +87,7 @@ pub fn shared_settings(settings: &Settings) -> SharedSettings {
         redis_prefix: settings.redis_prefix.clone(),
         lease: chrono::Duration::from_std(settings.moderation_lease).unwrap_or(chrono::Duration::minutes(5)),
         quotas: Quotas::new(&settings.rate_limits),
-        heavy_reads: HeavyReadSettings {
-            concurrent: settings.stats_max_concurrent,
-            ..HeavyReadSettings::for_pool(settings.database_max_connections)
-        },
+        heavy_reads: HeavyReadSettings::running(settings.stats_max_concurrent),
         stats_cache: settings.stats_cache,
     }
 }

@@ -238,6 +238,22 @@ impl Settings {
                 "must be at least 2: a group of one is one person",
             ));
         }
+        let stats_max_concurrent = number::<usize>(
+            &vars,
+            "MATI_STATS_MAX_CONCURRENT",
+            usize::try_from(database_max_connections / 4).unwrap_or(1),
+        )?
+        .max(1);
+        let pool = usize::try_from(database_max_connections).unwrap_or(usize::MAX);
+        if vars.contains_key("MATI_STATS_MAX_CONCURRENT") && stats_max_concurrent >= pool {
+            return Err(error(
+                "MATI_STATS_MAX_CONCURRENT",
+                format!(
+                    "{stats_max_concurrent} would let statistics take every one of the {pool} pooled \
+                     connections (MATI_DATABASE_MAX_CONNECTIONS); give fewer"
+                ),
+            ));
+        }
         Ok(Self {
             database_url: Secret(database_url),
             database_max_connections,
@@ -299,12 +315,7 @@ impl Settings {
             },
             max_batch: number(&vars, "MATI_MAX_BATCH", 0)?,
             allowed_queries: get("MATI_ALLOWED_QUERIES").map(std::path::PathBuf::from),
-            stats_max_concurrent: number::<usize>(
-                &vars,
-                "MATI_STATS_MAX_CONCURRENT",
-                usize::try_from(database_max_connections / 4).unwrap_or(1),
-            )?
-            .max(1),
+            stats_max_concurrent,
             stats_cache: Duration::from_secs(number(&vars, "MATI_STATS_CACHE_SECS", 60)?),
             min_group_size,
             max_websockets_per_address: number(&vars, "MATI_MAX_WEBSOCKETS_PER_ADDRESS", 20)?,
@@ -359,6 +370,21 @@ mod tests {
         let bad = Settings::from_vars(vars(&[("MATI_RATE_LIMIT_FLAG", "lots")])).err();
         assert_eq!(bad.map(|e| e.key).as_deref(), Some("MATI_RATE_LIMIT_FLAG"));
         Ok(())
+    }
+
+    #[test]
+    fn statistics_cannot_be_given_every_pooled_connection() {
+        let all = Settings::from_vars(vars(&[
+            ("MATI_DATABASE_MAX_CONNECTIONS", "8"),
+            ("MATI_STATS_MAX_CONCURRENT", "8"),
+        ]))
+        .err();
+        assert_eq!(all.map(|e| e.key).as_deref(), Some("MATI_STATS_MAX_CONCURRENT"));
+        let some = Settings::from_vars(vars(&[
+            ("MATI_DATABASE_MAX_CONNECTIONS", "8"),
+            ("MATI_STATS_MAX_CONCURRENT", "3"),
+        ]));
+        assert_eq!(some.map(|s| s.stats_max_concurrent).ok(), Some(3));
     }
 
     #[test]

@@ -212,13 +212,17 @@ pub trait Accounts: Send + Sync {
     /// Ends every session of an account and forgets its trusted devices; how many live
     /// sessions ended.
     async fn end_staff_sessions(&self, staff: StaffId, at: DateTime<Utc>) -> DomainResult<u64>;
-    /// Stores a staff session by the digest of its token.
+    /// Stores a staff session by the digest of its token, if the account is still
+    /// enabled and still has `password_hash` (the one the login verified): a password
+    /// changed or an account disabled while the login was being checked wins. Whether it
+    /// was stored.
     async fn create_staff_session(
         &self,
         token_digest: &str,
         staff: StaffId,
+        password_hash: &str,
         expires_at: DateTime<Utc>,
-    ) -> DomainResult<()>;
+    ) -> DomainResult<bool>;
     /// Revokes a staff session; whether there was one.
     async fn revoke_staff_session(&self, token_digest: &str, at: DateTime<Utc>) -> DomainResult<bool>;
     /// The account of an unexpired, unrevoked staff session of an enabled account.
@@ -238,6 +242,9 @@ pub trait PasswordHasher: Send + Sync {
     /// Whether `password` matches `hash`; with no hash, spends the same time and says no,
     /// so that a login cannot tell unknown users from wrong passwords by timing.
     async fn verify(&self, password: String, hash: Option<String>) -> DomainResult<bool>;
+    /// BUSY when a check would be refused right now for want of capacity, so that a
+    /// login can be turned away before it spends its account's limit.
+    fn ready(&self) -> DomainResult<()>;
 }
 
 /// Rate limits (Redis across replicas, with a local first layer).

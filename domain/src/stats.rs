@@ -395,28 +395,39 @@ pub type Cell = (String, Option<ResponseStats>);
 
 /// Suppresses the groups of a breakdown by a personal attribute that could single
 /// someone out (PRODUCT.md §5): every group with fewer than `min` comments, empty ones
-/// included (a zero next to a small total tells as much as the count), and, when that
-/// hides only one group, the next smallest too — otherwise the total minus the shown
-/// groups would give the hidden one back. Expects every key of the attribute
+/// included (a zero next to a small total tells as much as the count); then, while the
+/// suppressed groups together hold more than none but fewer than `min` comments, the
+/// smallest shown group too. The total minus the shown groups — all that can be learnt
+/// of the suppressed ones, also with zeros known from a larger unit — is then none or at
+/// least `min`, never a small count. Expects every key of the attribute
 /// ([`Grouping::keys`]).
 pub fn suppress(groups: Vec<(String, ResponseStats)>, min: u64) -> Vec<Cell> {
-    let small = |stats: &ResponseStats| stats.received < min;
-    let hidden = groups.iter().filter(|(_, stats)| small(stats)).count();
-    let also = if hidden == 1 {
-        groups
+    let mut hidden: Vec<bool> = groups.iter().map(|(_, stats)| stats.received < min).collect();
+    loop {
+        let held: u64 = groups
             .iter()
-            .filter(|(_, stats)| !small(stats))
-            .min_by_key(|(key, stats)| (stats.received, key.clone()))
-            .map(|(key, _)| key.clone())
-    } else {
-        None
-    };
+            .zip(&hidden)
+            .filter(|(_, hidden)| **hidden)
+            .map(|((_, stats), _)| stats.received)
+            .sum();
+        if held == 0 || held >= min {
+            break;
+        }
+        let smallest = groups
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| !hidden.get(*n).copied().unwrap_or(true))
+            .min_by_key(|(_, (key, stats))| (stats.received, key.clone()))
+            .map(|(n, _)| n);
+        match smallest.and_then(|n| hidden.get_mut(n)) {
+            Some(hide) => *hide = true,
+            None => break,
+        }
+    }
     groups
         .into_iter()
-        .map(|(key, stats)| {
-            let shown = !small(&stats) && also.as_ref() != Some(&key);
-            (key, shown.then_some(stats))
-        })
+        .zip(hidden)
+        .map(|((key, stats), hidden)| (key, (!hidden).then_some(stats)))
         .collect()
 }
 

@@ -22,15 +22,20 @@ pub struct HeavyReadSettings {
 }
 
 impl HeavyReadSettings {
-    /// A quarter of a pool of `connections` (at least one), as many waiting as running
-    /// twice over, two seconds of patience.
-    pub fn for_pool(connections: u32) -> Self {
-        let concurrent = usize::try_from(connections / 4).unwrap_or(1).max(1);
+    /// `concurrent` heavy reads at once (at least one), twice as many waiting, two
+    /// seconds of patience.
+    pub fn running(concurrent: usize) -> Self {
+        let concurrent = concurrent.max(1);
         Self {
             concurrent,
             waiting: concurrent * 2,
             patience: Duration::from_secs(2),
         }
+    }
+
+    /// A quarter of a pool of `connections` (at least one).
+    pub fn for_pool(connections: u32) -> Self {
+        Self::running(usize::try_from(connections / 4).unwrap_or(1))
     }
 }
 

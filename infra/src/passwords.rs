@@ -6,6 +6,7 @@
 //! few hashes' time at most, and a flood beyond it is refused at once (`Busy`) instead
 //! of piling up: memory and waiting time stay bounded.
 
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -63,6 +64,10 @@ type Job = Box<dyn FnOnce() + Send>;
 /// A few threads and a bounded queue in front of them.
 struct Pool {
     queue: SyncSender<Job>,
+    /// Jobs queued and not yet taken by a thread.
+    queued: Arc<AtomicUsize>,
+    /// Room in the queue.
+    waiting: usize,
 }
 
 impl Pool {
@@ -70,14 +75,26 @@ impl Pool {
     fn start(workers: usize, waiting: usize) -> Self {
         let (queue, jobs) = mpsc::sync_channel::<Job>(waiting);
         let jobs = Arc::new(Mutex::new(jobs));
+        let queued = Arc::new(AtomicUsize::new(0));
         for n in 0..workers {
-            let jobs = Arc::clone(&jobs);
+            let (jobs, queued) = (Arc::clone(&jobs), Arc::clone(&queued));
             // A thread that cannot start leaves the others to do the work.
             let _ = std::thread::Builder::new()
                 .name(format!("mati-passwords-{n}"))
-                .spawn(move || work(&jobs));
+                .spawn(move || work(&jobs, &queued));
         }
-        Self { queue }
+        Self { queue, queued, waiting }
+    }
+
+    /// Whether a job would find room now (BUSY when the queue is full).
+    fn ready(&self) -> DomainResult<()> {
+        if self.queued.load(AtomicOrdering::SeqCst) < self.waiting {
+            Ok(())
+        } else {
+            Err(DomainError::Busy {
+                retry_after: RETRY_AFTER,
+            })
+        }
     }
 
     /// Queues `work`, or refuses it at once when every thread is busy and the queue full.
@@ -89,7 +106,13 @@ impl Pool {
         let job: Job = Box::new(move || {
             let _ = done.send(work());
         });
-        match self.queue.try_send(job) {
+        // Counted before it is sent, so that a thread taking it at once finds it counted.
+        self.queued.fetch_add(1, AtomicOrdering::SeqCst);
+        let sent = self.queue.try_send(job);
+        if sent.is_err() {
+            self.queued.fetch_sub(1, AtomicOrdering::SeqCst);
+        }
+        match sent {
             Ok(()) => Ok(result),
             Err(TrySendError::Full(_)) => Err(DomainError::Busy {
                 retry_after: RETRY_AFTER,
@@ -108,14 +131,17 @@ fn stopped() -> DomainError {
     DomainError::Internal("the password threads have stopped".into())
 }
 
-fn work(jobs: &Mutex<Receiver<Job>>) {
+fn work(jobs: &Mutex<Receiver<Job>>, queued: &AtomicUsize) {
     loop {
         let job = match jobs.lock() {
             Ok(jobs) => jobs.recv(),
             Err(_) => return,
         };
         match job {
-            Ok(job) => job(),
+            Ok(job) => {
+                queued.fetch_sub(1, AtomicOrdering::SeqCst);
+                job();
+            }
             Err(_) => return,
         }
     }
@@ -135,6 +161,10 @@ impl PasswordHasher for Argon2id {
 
     async fn verify(&self, password: String, hash: Option<String>) -> DomainResult<bool> {
         pool().run(move || verify_blocking(&password, hash.as_deref())).await
+    }
+
+    fn ready(&self) -> DomainResult<()> {
+        pool().ready()
     }
 }
 
@@ -191,9 +221,12 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // …three wait…
+        assert!(pool.ready().is_ok(), "room left");
         for _ in 0..waiting {
             accepted.push(pool.submit(job())?);
         }
+        // …so a login can be told before it spends anything…
+        assert!(matches!(pool.ready(), Err(DomainError::Busy { .. })));
         // …and the rest of the flood is refused at once, without being kept.
         for _ in 0..100 {
             let refused = pool.submit(job()).err();
@@ -213,6 +246,7 @@ mod tests {
         }
         assert_eq!(started.load(Ordering::SeqCst), workers + waiting, "no refused job ran");
         // Once the flood is over, work is accepted again.
+        assert!(pool.ready().is_ok());
         assert_eq!(pool.run(|| 42).await?, 42);
         Ok(())
     }

@@ -17,7 +17,7 @@ use mati_domain::stats::{Grouping, ResponseStats, StatsScope};
 use mati_domain::{DomainError, DomainResult};
 use tokio::sync::oneshot;
 
-use crate::heavy::HeavyReads;
+use crate::heavy::{HeavyReads, Turn};
 use crate::repo::SqlStore;
 
 /// Groups of one answer.
@@ -113,38 +113,37 @@ impl SharedStatistics {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner).groups
     }
 
-    /// Starts computing `key` once `admitted` says so (the asker who starts it must
-    /// pass its limits first; until then others asking the same wait for it).
+    /// Starts computing `key` once `admitted` hands over a turn of the gate (the asker
+    /// who starts it must get a turn and pass its limits first; until then others asking
+    /// the same wait for it).
     fn start(
         &self,
         cache: &mut Cache,
         key: &str,
         scope: &StatsScope,
         grouping: Grouping,
-        admitted: oneshot::Receiver<bool>,
+        admitted: oneshot::Receiver<Turn>,
     ) -> Computing {
-        let (store, gate, shared, ttl) = (
-            self.store.clone(),
-            Arc::clone(&self.gate),
-            Arc::clone(&self.cache),
-            self.ttl,
-        );
+        let (store, shared, ttl) = (self.store.clone(), Arc::clone(&self.cache), self.ttl);
         let (scope, owned_key) = (scope.clone(), key.to_owned());
-        let task = tokio::spawn(async move {
-            // A refused (or vanished) asker: forget the question, let the others ask.
-            if admitted.await != Ok(true) {
+        let forget = {
+            let (shared, key) = (Arc::clone(&self.cache), key.to_owned());
+            move || {
                 shared
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .entries
-                    .remove(&owned_key);
+                    .remove(&key);
+            }
+        };
+        let refused = forget.clone();
+        let task = tokio::spawn(async move {
+            // A busy, refused (or vanished) asker: forget the question, let others ask.
+            let Ok(_turn) = admitted.await else {
+                refused();
                 return None;
-            }
-            let answer = async {
-                let _turn = gate.enter().await?;
-                store.stats(&scope, grouping).await.map(Groups::from)
-            }
-            .await;
+            };
+            let answer = store.stats(&scope, grouping).await.map(Groups::from);
             let mut cache = shared.lock().unwrap_or_else(PoisonError::into_inner);
             match &answer {
                 Ok(groups) => cache.keep(owned_key, Arc::clone(groups), ttl),
@@ -155,8 +154,11 @@ impl SharedStatistics {
             Some(answer)
         });
         let computing = async move {
-            task.await
-                .unwrap_or_else(|join| Some(Err(DomainError::Internal(format!("statistics task failed: {join}")))))
+            task.await.unwrap_or_else(|join| {
+                // A task that panicked leaves no question behind that nobody answers.
+                forget();
+                Some(Err(DomainError::Internal(format!("statistics task failed: {join}"))))
+            })
         }
         .boxed()
         .shared();
@@ -194,13 +196,12 @@ impl Statistics for SharedStatistics {
                     }
                 }
             };
-            // Only a question computed anew counts against the asker's limits.
+            // Only a question computed anew counts against the asker's limits, and only
+            // once it has its turn: a busy answer costs nothing.
             if let Some(admitted) = starter {
-                if let Err(refused) = admit.admit().await {
-                    let _ = admitted.send(false);
-                    return Err(refused);
-                }
-                let _ = admitted.send(true);
+                let turn = self.gate.enter().await?;
+                admit.admit().await?;
+                let _ = admitted.send(turn);
             }
             if let Some(answer) = computing.await {
                 return answer;

@@ -118,6 +118,17 @@ async fn limited_per_address(app: TestApp) {
     assert!(refused.headers().contains_key("retry-after"));
     let body: Value = refused.json().await.unwrap();
     assert_eq!(codes(&body), ["RATE_LIMITED"]);
+    // A request of which something else answered (here, rightly, with nothing) is a
+    // 200: only a request refused whole is a 429.
+    let mixed = post_as(
+        &app,
+        "203.0.113.7",
+        None,
+        "{ comment(id: \"999999\") { id } s: responseStats(from: \"2026-01-05T00:00:00+07:00\") { received } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(mixed.status(), 200);
     let total = post_as(&app, "203.0.113.7", None, "{ comments { totalCount } }", json!({})).await;
     let status = total.status();
     let body: Value = total.json().await.unwrap();

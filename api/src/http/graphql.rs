@@ -315,36 +315,42 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
         && refused_for(response).is_none()
 }
 
-/// The status and seconds to wait, when nothing of the response succeeded and a limit
-/// (429) or a lack of capacity (503) refused it.
+/// The status and seconds to wait, when nothing of the response succeeded and only
+/// limits (429) or a lack of capacity (503) refused it: every error is such a refusal,
+/// and every root field is null because of one (a field that is null for its own
+/// reason, or an error of another kind, makes the answer a plain 200).
 fn refused_for(response: &async_graphql::Response) -> Option<(StatusCode, u64)> {
-    // Nothing succeeded: no data, or only root fields that came back null.
-    let nothing = match &response.data {
+    let mut refusals = Vec::with_capacity(response.errors.len());
+    for error in &response.errors {
+        let ext = error.extensions.as_ref()?;
+        let status = match ext.get("code") {
+            Some(async_graphql::Value::String(c)) if c == Code::RateLimited.as_str() => StatusCode::TOO_MANY_REQUESTS,
+            Some(async_graphql::Value::String(c)) if c == Code::ServiceUnavailable.as_str() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => return None,
+        };
+        let Some(async_graphql::Value::Number(seconds)) = ext.get("retryAfterSeconds") else {
+            return None;
+        };
+        let root = match error.path.first() {
+            Some(async_graphql::PathSegment::Field(name)) => Some(name.as_str()),
+            _ => None,
+        };
+        refusals.push((status, seconds.as_u64()?, root));
+    }
+    let all_refused = match &response.data {
         async_graphql::Value::Null => true,
-        async_graphql::Value::Object(fields) => fields.values().all(|v| *v == async_graphql::Value::Null),
+        async_graphql::Value::Object(fields) => fields.iter().all(|(name, value)| {
+            *value == async_graphql::Value::Null && refusals.iter().any(|(_, _, root)| *root == Some(name.as_str()))
+        }),
         _ => false,
     };
-    if !nothing {
+    if !all_refused {
         return None;
     }
-    response
-        .errors
-        .iter()
-        .filter_map(|e| e.extensions.as_ref())
-        .filter_map(|ext| {
-            let status = match ext.get("code") {
-                Some(async_graphql::Value::String(c)) if c == Code::RateLimited.as_str() => {
-                    StatusCode::TOO_MANY_REQUESTS
-                }
-                Some(async_graphql::Value::String(c)) if c == Code::ServiceUnavailable.as_str() => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
-                _ => return None,
-            };
-            match ext.get("retryAfterSeconds") {
-                Some(async_graphql::Value::Number(n)) => n.as_u64().map(|seconds| (status, seconds)),
-                _ => None,
-            }
-        })
+    refusals
+        .into_iter()
+        .map(|(status, seconds, _)| (status, seconds))
         .max_by_key(|(_, seconds)| *seconds)
 }

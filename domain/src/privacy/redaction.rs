@@ -238,6 +238,11 @@ fn dates_and_times(groups: &[Group]) -> bool {
         if !reachable[k] {
             continue;
         }
+        // Between two dates or times stands more than a lone dot: `12.34.12.34` is a
+        // number, not two times.
+        if k > 0 && groups.get(k).is_some_and(|g| g.before.as_slice() == ['.']) {
+            continue;
+        }
         for len in [2, 3] {
             let Some(token) = groups.get(k..k + len) else { continue };
             if date(token) || time(token) {

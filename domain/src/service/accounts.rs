@@ -49,6 +49,8 @@ impl Mati {
             None => None,
         };
         let trusted = owner.is_some() && owner == name;
+        // A flood that fills the password threads must not spend the owner's own limit.
+        self.ports.passwords.ready()?;
         match (trusted, device_digest) {
             (true, Some(digest)) => self.limit(Action::LoginPerDevice, Some(digest)).await?,
             // Limited before the account is looked up, so the answer cannot tell.
@@ -62,17 +64,23 @@ impl Mati {
             None => None,
         };
         let (account, hash) = found.map_or((None, None), |(account, hash)| (Some(account), Some(hash)));
-        let matches = self.ports.passwords.verify(password.to_owned(), hash).await?;
-        let account = account
-            .filter(|account| matches && !account.disabled)
+        let matches = self.ports.passwords.verify(password.to_owned(), hash.clone()).await?;
+        let (account, hash) = account
+            .zip(hash)
+            .filter(|(account, _)| matches && !account.disabled)
             .ok_or(DomainError::Unauthenticated)?;
 
         let now = self.now();
         let IssuedToken { token, digest } = auth::issue_token(TokenKind::Staff, &mut rand::rng());
-        self.ports
+        let stored = self
+            .ports
             .accounts
-            .create_staff_session(&digest, account.id, now + self.rules.staff_session_ttl)
+            .create_staff_session(&digest, account.id, &hash, now + self.rules.staff_session_ttl)
             .await?;
+        if !stored {
+            // Disabled, or given another password, while this login was checked.
+            return Err(DomainError::Unauthenticated);
+        }
         let device = match device.filter(|_| trusted) {
             Some(token) => IssuedToken {
                 token: token.to_owned(),

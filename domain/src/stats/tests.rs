@@ -224,6 +224,8 @@ fn shown(cells: &[Cell]) -> Vec<(&str, Option<u64>)> {
 
 #[test]
 fn small_groups_of_a_personal_attribute_are_suppressed_never_shown_as_small_counts() {
+    // MALE (3) and OTHER (0) together hold 3: the total minus FEMALE and UNDECLARED
+    // would tell it, so UNDECLARED (the smaller shown one) goes too.
     let groups = cells(&[("FEMALE", 12), ("MALE", 3), ("OTHER", 0), ("UNDECLARED", 7)]);
     assert_eq!(
         shown(&suppress(groups, 5)),
@@ -231,9 +233,24 @@ fn small_groups_of_a_personal_attribute_are_suppressed_never_shown_as_small_coun
             ("FEMALE", Some(12)),
             ("MALE", None),
             ("OTHER", None),
-            ("UNDECLARED", Some(7))
+            ("UNDECLARED", None)
         ]
     );
+    // Empty groups alone give away nothing about anyone.
+    let groups = cells(&[("FEMALE", 40), ("MALE", 30), ("OTHER", 0), ("UNDECLARED", 0)]);
+    assert_eq!(
+        shown(&suppress(groups, 5)),
+        [
+            ("FEMALE", Some(40)),
+            ("MALE", Some(30)),
+            ("OTHER", None),
+            ("UNDECLARED", None)
+        ]
+    );
+    // With those zeros known from the district, a commune of 9 women and 1 man shows
+    // nothing: otherwise its total minus FEMALE would be the man.
+    let commune = cells(&[("FEMALE", 9), ("MALE", 1), ("OTHER", 0), ("UNDECLARED", 0)]);
+    assert!(suppress(commune, 5).iter().all(|(_, stats)| stats.is_none()));
     let one_person = cells(&[("FEMALE", 1), ("MALE", 0), ("OTHER", 0), ("UNDECLARED", 0)]);
     assert!(
         suppress(one_person, 5).iter().all(|(_, stats)| stats.is_none()),
@@ -262,15 +279,18 @@ fn a_lone_suppressed_group_takes_the_next_smallest_with_it() {
 }
 
 proptest::proptest! {
-    /// Whatever the counts, no group under the threshold is shown, and the hidden groups
-    /// are never exactly one: the total minus the shown ones recovers no single group.
+    /// Whatever the counts, no group under the threshold is shown, and what the total
+    /// minus the shown groups tells of the suppressed ones is none or at least `min`:
+    /// never a small count, even where the zeros among them are known.
     #[test]
     fn suppressed_groups_cannot_be_recovered_from_the_total(counts in proptest::collection::vec(0u64..40, 4), min in 1u64..10) {
         let keys = ["FEMALE", "MALE", "OTHER", "UNDECLARED"];
         let groups: Vec<(&str, u64)> = keys.iter().copied().zip(counts.iter().copied()).collect();
         let result = suppress(cells(&groups), min);
-        let hidden = result.iter().filter(|(_, stats)| stats.is_none()).count();
-        proptest::prop_assert!(hidden != 1);
+        let total: u64 = counts.iter().sum();
+        let shown: u64 = result.iter().filter_map(|(_, stats)| stats.as_ref()).map(|s| s.received).sum();
+        let held = total - shown;
+        proptest::prop_assert!(held == 0 || held >= min, "{:?}: the suppressed hold {}", counts, held);
         for (_, stats) in &result {
             if let Some(stats) = stats {
                 proptest::prop_assert!(stats.received >= min);

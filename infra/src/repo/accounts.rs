@@ -8,7 +8,8 @@ use mati_domain::ports::{Accounts, NewStaff, StaffChange};
 use mati_domain::{DomainError, DomainResult};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+    TransactionTrait,
 };
 
 use super::{SqlStore, convert};
@@ -182,21 +183,41 @@ impl Accounts for SqlStore {
         &self,
         token_digest: &str,
         staff: StaffId,
+        password_hash: &str,
         expires_at: DateTime<Utc>,
-    ) -> DomainResult<()> {
-        let _write = self.db.write_guard().await;
-        let row = staff_session::ActiveModel {
-            token_digest: Set(token_digest.to_owned()),
-            staff_id: Set(staff),
-            created_at: Set(Utc::now()),
-            expires_at: Set(expires_at),
-            revoked_at: Set(None),
+    ) -> DomainResult<bool> {
+        let backend = self.db.backend();
+        // One statement, and on PostgreSQL it waits for a change of the account under way
+        // (the lock) and then reads the account as that change left it.
+        let lock = if backend == DbBackend::Postgres {
+            " FOR SHARE"
+        } else {
+            ""
         };
-        staff_session::Entity::insert(row)
-            .exec_without_returning(self.db.conn())
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        let sql = format!(
+            "INSERT INTO staff_sessions (token_digest, staff_id, created_at, expires_at) \
+             SELECT $1, id, $2, $3 FROM staff WHERE id = $4 AND password_hash = $5 AND disabled_at IS NULL{lock}"
+        );
+        // SQLite reads `$1`…`$5` as parameters numbered in order of appearance: the same.
+        let values: [sea_orm::Value; 5] = [
+            token_digest.into(),
+            Utc::now().into(),
+            expires_at.into(),
+            staff.into(),
+            password_hash.into(),
+        ];
+        let store = self.clone();
+        let inserted = detached(async move {
+            let _write = store.db.write_guard().await;
+            store
+                .db
+                .conn()
+                .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await
+        })
+        .await
+        .map_err(db_error)?;
+        Ok(inserted.rows_affected() == 1)
     }
 
     async fn revoke_staff_session(&self, token_digest: &str, at: DateTime<Utc>) -> DomainResult<bool> {
@@ -283,5 +304,82 @@ impl Accounts for SqlStore {
         })
         .await;
         trusted.map_err(db_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use std::sync::Arc;
+
+    use mati_domain::auth::Role;
+
+    use super::*;
+    use crate::heavy::{HeavyReadSettings, HeavyReads};
+    use crate::{Db, PoolSettings};
+
+    async fn store() -> (SqlStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("mati.db").display());
+        let db = Db::connect(&url, &PoolSettings::default()).await.unwrap();
+        db.migrate_up().await.unwrap();
+        let heavy = Arc::new(HeavyReads::new(HeavyReadSettings::running(1)));
+        (SqlStore::new(db, heavy), dir)
+    }
+
+    #[tokio::test]
+    async fn a_login_checked_against_a_password_changed_or_an_account_disabled_meanwhile_gets_no_session() {
+        let (store, _dir) = store().await;
+        let account = store
+            .create_staff(NewStaff {
+                username: "clerk".into(),
+                password_hash: "old hash".into(),
+                role: Role::Moderator,
+                unit: None,
+            })
+            .await
+            .unwrap();
+        let later = Utc::now() + chrono::Duration::hours(1);
+        assert!(
+            store
+                .create_staff_session("s1", account.id, "old hash", later)
+                .await
+                .unwrap()
+        );
+        let change = |hash: Option<&str>, disabled| StaffChange {
+            password_hash: hash.map(str::to_owned),
+            role: Role::Moderator,
+            unit: None,
+            disabled,
+            end_sessions: true,
+        };
+        store
+            .update_staff(account.id, change(Some("new hash"), None), Utc::now())
+            .await
+            .unwrap();
+        // The login verified the old password before the change committed.
+        assert!(
+            !store
+                .create_staff_session("s2", account.id, "old hash", later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .create_staff_session("s3", account.id, "new hash", later)
+                .await
+                .unwrap()
+        );
+        store
+            .update_staff(account.id, change(None, Some(true)), Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            !store
+                .create_staff_session("s4", account.id, "new hash", later)
+                .await
+                .unwrap()
+        );
     }
 }

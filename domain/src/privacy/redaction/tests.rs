@@ -125,6 +125,8 @@ fn numbers_that_only_look_like_dates_are_redacted() {
         ("call +2026-11-29", "call […]"),
         ("on 2026-11-29 call 012 345 678", "on 2026-11-29 call […]"),
         ("20261129", "[…]"),
+        ("call 12.34.12.34", "call […]"),
+        ("id 1.23.45.12.34", "id […]"),
     ] {
         assert_eq!(redact(raw), expected, "{raw}");
     }
