@@ -93,8 +93,9 @@ SELECT 'Y' || translate(upper(lpad(to_hex(s.g), 7, '0')), '01', 'WX'),
 FROM shaped s, communes, cats, author
 ";
 
-/// The same for SQLite: times as RFC 3339 text, draws from `random()`, first responses
-/// spread evenly over four days (SQLite may lack `ln`).
+/// The same for SQLite: times as RFC 3339 text, draws from `random()` (materialised, or
+/// SQLite would draw anew at every use), first responses spread evenly over four days
+/// (SQLite may lack `ln`).
 const SEED_SQLITE: &str = "
 WITH RECURSIVE
      series(g) AS (SELECT ?1 UNION ALL SELECT g + 1 FROM series WHERE g < ?2),
@@ -102,7 +103,7 @@ WITH RECURSIVE
      cats AS (SELECT code, row_number() OVER (ORDER BY code) - 1 AS n FROM categories),
      sizes AS (SELECT (SELECT count(*) FROM communes) AS communes, (SELECT count(*) FROM cats) AS cats),
      author AS (SELECT id FROM citizens WHERE token_digest = 'seed' LIMIT 1),
-     draws AS (
+     draws AS MATERIALIZED (
        SELECT g, (abs(random()) % 1000000) / 1000000.0 AS r1, (abs(random()) % 1000000) / 1000000.0 AS r2,
               abs(random()) % (SELECT communes FROM sizes) AS commune,
               julianday('now') - (abs(random()) % 1000000) / 1000000.0 * 365 AS routed

@@ -559,3 +559,39 @@ both_backends!(
     every_rating_counts_and_reopened_comments_are_reported,
     every_rating_counts_and_reopened_comments_are_reported
 );
+
+// ---------------------------------------------------------------------------------
+// Seeding, for benchmarks and demonstrations
+// ---------------------------------------------------------------------------------
+
+async fn seeded_comments_are_counted_like_any_other(app: TestApp) {
+    let mut command = app.command();
+    command.args(["seed", "--comments", "500"]);
+    let output = mati_tests::run(command).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stats = app
+        .ok(
+            None,
+            "{ responseStats { received responded byGender { gender suppressed received } } }",
+            json!({}),
+        )
+        .await["responseStats"]
+        .clone();
+    assert_eq!(stats["received"], 500, "{stats:#}");
+    let responded = stats["responded"].as_i64().unwrap();
+    assert!((200..=450).contains(&responded), "about 70 % answered: {responded}");
+    let shown: i64 = stats["byGender"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["received"].as_i64())
+        .sum();
+    assert!(
+        shown > 300,
+        "four groups of about 125, none too small to show: {stats:#}"
+    );
+}
+both_backends!(
+    seeded_comments_are_counted_like_any_other,
+    seeded_comments_are_counted_like_any_other
+);
