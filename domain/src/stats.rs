@@ -142,7 +142,14 @@ pub struct ResponseStats {
 /// The `p`-th percentile (0 < p ≤ 100) of ascending `sorted` by the nearest-rank
 /// method: the value at rank ⌈p/100 · n⌉.
 pub fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
+    let rank = rank(p, sorted.len())?;
+    sorted.get(rank - 1).copied()
+}
+
+/// The nearest rank ⌈p/100 · n⌉ (1-based, within 1..=n) of the `p`-th percentile of `n`
+/// values; none when there are none. Stores that pick the value themselves use it.
+pub fn rank(p: f64, n: usize) -> Option<usize> {
+    if n == 0 {
         return None;
     }
     #[expect(
@@ -151,8 +158,8 @@ pub fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
         clippy::cast_sign_loss,
         reason = "rank of a slice index"
     )]
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+    let rank = ((p / 100.0) * n as f64).ceil() as usize;
+    Some(rank.clamp(1, n))
 }
 
 /// `part / whole` as a rate.
@@ -164,7 +171,11 @@ pub fn ratio(part: u64, whole: u64) -> f64 {
 /// Hours between two instants, computed as seconds (to the microsecond) / 3600 — the
 /// same arithmetic the PostgreSQL aggregate does, so both give identical numbers.
 fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-    let micros = (to - from).num_microseconds().unwrap_or(i64::MAX);
+    hours_from_micros((to - from).num_microseconds().unwrap_or(i64::MAX))
+}
+
+/// Hours in `micros` microseconds, by the arithmetic every store uses.
+pub fn hours_from_micros(micros: i64) -> f64 {
     #[expect(
         clippy::cast_precision_loss,
         reason = "microseconds of a comment's life fit an f64 exactly"

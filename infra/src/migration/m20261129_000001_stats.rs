@@ -2,7 +2,9 @@
 //! citizen gave and the satisfied ones, since a "not satisfied" that reopens a comment
 //! leaves no rating standing on it — filled from the RATED events already recorded.
 //! On PostgreSQL, `comment_facts` gains them (and whether the comment was reopened),
-//! and its trigger takes a comment rejected after routing out of the facts.
+//! and its trigger takes a comment rejected after routing out of the facts. On SQLite,
+//! comments gain the microseconds from routing to the first response and to resolution,
+//! kept by triggers, so that statistics sort integers instead of computing times per row.
 
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
@@ -15,6 +17,71 @@ enum Comments {
     Table,
     Ratings,
     SatisfiedRatings,
+    FirstResponseMicros,
+    ResolutionMicros,
+}
+
+/// SQLite's triggers that keep the times.
+const TRIGGERS: [&str; 2] = ["comments_hours_insert", "comments_hours_update"];
+
+/// Microseconds from `from` to `to`, two SQLite columns of RFC 3339 text (as sqlx
+/// writes them: `2026-11-29T08:30:00.123456+00:00`): whole seconds by `strftime`, then
+/// the fraction of each, exactly.
+fn sqlite_micros(from: &str, to: &str) -> String {
+    let fraction =
+        |c: &str| format!("(CASE WHEN substr({c}, 20, 1) = '.' THEN CAST(substr({c}, 20) AS REAL) ELSE 0.0 END)");
+    format!(
+        "(CAST(strftime('%s', {to}) AS INTEGER) - CAST(strftime('%s', {from}) AS INTEGER)) * 1000000 \
+         + CAST(round(({} - {}) * 1000000.0) AS INTEGER)",
+        fraction(to),
+        fraction(from)
+    )
+}
+
+/// `SET` of the times of the comment `row` (`NEW` in a trigger, the table itself in the
+/// backfill).
+fn sqlite_micros_set(row: &str) -> String {
+    format!(
+        "first_response_micros = CASE WHEN {row}.routed_at IS NOT NULL AND {row}.first_response_at IS NOT NULL \
+           THEN {first} END, \
+         resolution_micros = CASE WHEN {row}.routed_at IS NOT NULL AND {row}.status = 'RESOLVED' \
+           AND {row}.resolved_at IS NOT NULL THEN {resolution} END",
+        first = sqlite_micros(&format!("{row}.routed_at"), &format!("{row}.first_response_at")),
+        resolution = sqlite_micros(&format!("{row}.routed_at"), &format!("{row}.resolved_at")),
+    )
+}
+
+async fn sqlite_micros_up(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    for column in [Comments::FirstResponseMicros, Comments::ResolutionMicros] {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Comments::Table)
+                    .add_column(ColumnDef::new(column).big_integer())
+                    .to_owned(),
+            )
+            .await?;
+    }
+    let db = manager.get_connection();
+    let set = sqlite_micros_set("NEW");
+    db.execute_unprepared(&format!(
+        "CREATE TRIGGER {} AFTER INSERT ON comments BEGIN \
+           UPDATE comments SET {set} WHERE id = NEW.id; END",
+        TRIGGERS[0]
+    ))
+    .await?;
+    db.execute_unprepared(&format!(
+        "CREATE TRIGGER {} AFTER UPDATE OF routed_at, first_response_at, resolved_at, status ON comments BEGIN \
+           UPDATE comments SET {set} WHERE id = NEW.id; END",
+        TRIGGERS[1]
+    ))
+    .await?;
+    db.execute_unprepared(&format!(
+        "UPDATE comments SET {} WHERE routed_at IS NOT NULL",
+        sqlite_micros_set("comments")
+    ))
+    .await?;
+    Ok(())
 }
 
 /// The trigger of `m20261123_000005_comment_facts`, with ratings and reopenings, and
@@ -102,7 +169,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
+            return sqlite_micros_up(manager).await;
         }
         db.execute_unprepared(
             "ALTER TABLE comment_facts ADD COLUMN ratings integer NOT NULL DEFAULT 0, \
@@ -118,6 +185,18 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DbBackend::Postgres {
+            let db = manager.get_connection();
+            for trigger in TRIGGERS {
+                db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {trigger}"))
+                    .await?;
+            }
+            for column in [Comments::ResolutionMicros, Comments::FirstResponseMicros] {
+                manager
+                    .alter_table(Table::alter().table(Comments::Table).drop_column(column).to_owned())
+                    .await?;
+            }
+        }
         if manager.get_database_backend() == DbBackend::Postgres {
             let db = manager.get_connection();
             db.execute_unprepared(PREVIOUS_FUNCTION).await?;
