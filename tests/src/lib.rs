@@ -295,6 +295,20 @@ impl TestApp {
         response.json().await.expect("JSON response")
     }
 
+    /// `GET` of a path of the server (e.g. `/exports/stats.csv?unitCode=12`).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET` of a path of the server; the body as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("a text body")
+    }
+
     /// Posts and returns `data`, failing the test on any error.
     pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let response = self.graphql(token, query, variables).await;

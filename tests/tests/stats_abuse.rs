@@ -365,15 +365,7 @@ async fn small_gender_groups_are_suppressed_with_a_partner_in_graphql_and_csv(ap
             ("UNDECLARED".to_owned(), true, None)
         ]
     );
-    let csv = app
-        .client
-        .get(format!("{}/exports/stats.csv?unitCode=1201", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.get_text("/exports/stats.csv?unitCode=1201").await;
     let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{FEFF}').as_bytes());
     let headers = reader.headers().unwrap().clone();
     let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
@@ -415,12 +407,7 @@ async fn periods_outside_the_years_1970_to_9999_are_bad_input(app: TestApp) {
         let error = first_error(&body);
         assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{body:#}");
     }
-    let response = app
-        .client
-        .get(format!("{}/exports/comments.csv?from=-5000-01-01T00:00:00Z", app.base))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/exports/comments.csv?from=-5000-01-01T00:00:00Z").await;
     assert_eq!(response.status(), 400);
 }
 both_backends!(
