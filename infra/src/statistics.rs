@@ -38,13 +38,16 @@ enum Entry {
 #[derive(Default)]
 struct Cache {
     entries: HashMap<String, Entry>,
-    groups: usize,
 }
 
 impl Cache {
     /// Keeps `groups` for `key`, dropping expired and then the oldest answers to stay
     /// within [`MAX_CACHED_GROUPS`].
     fn keep(&mut self, key: String, groups: Groups, ttl: Duration) {
+        if ttl.is_zero() || groups.len() > MAX_CACHED_GROUPS {
+            self.entries.remove(&key);
+            return;
+        }
         self.entries
             .retain(|_, entry| !matches!(entry, Entry::Ready { at, .. } if at.elapsed() >= ttl));
         while self.count() + groups.len() > MAX_CACHED_GROUPS {
@@ -63,18 +66,13 @@ impl Cache {
                 None => break,
             }
         }
-        if ttl.is_zero() || groups.len() > MAX_CACHED_GROUPS {
-            self.entries.remove(&key);
-        } else {
-            self.entries.insert(
-                key,
-                Entry::Ready {
-                    at: Instant::now(),
-                    groups,
-                },
-            );
-        }
-        self.groups = self.count();
+        self.entries.insert(
+            key,
+            Entry::Ready {
+                at: Instant::now(),
+                groups,
+            },
+        );
     }
 
     fn count(&self) -> usize {
@@ -106,11 +104,6 @@ impl SharedStatistics {
             cache: Arc::new(Mutex::new(Cache::default())),
             ttl,
         }
-    }
-
-    /// Answers held in the cache (for tests and metrics).
-    pub fn cached_groups(&self) -> usize {
-        self.cache.lock().unwrap_or_else(PoisonError::into_inner).groups
     }
 
     /// Starts computing `key` once `admitted` hands over a turn of the gate (the asker
@@ -207,5 +200,36 @@ impl Statistics for SharedStatistics {
                 return answer;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(groups: usize) -> Groups {
+        (0..groups).map(|n| (n.to_string(), ResponseStats::default())).collect()
+    }
+
+    #[test]
+    fn the_cache_keeps_at_most_its_share_of_groups_dropping_the_oldest_first() {
+        let mut cache = Cache::default();
+        let ttl = Duration::from_secs(60);
+        // Country-wide rankings of communes, one after the other.
+        for n in 0..40 {
+            cache.keep(format!("ranking {n}"), answer(1_661), ttl);
+            assert!(cache.count() <= MAX_CACHED_GROUPS);
+        }
+        assert!(cache.entries.contains_key("ranking 39"), "the newest answer is kept");
+        assert!(!cache.entries.contains_key("ranking 0"), "the oldest went first");
+        // An answer larger than the cache itself is not kept, and evicts nothing.
+        let before = cache.entries.len();
+        cache.keep("huge".into(), answer(MAX_CACHED_GROUPS + 1), ttl);
+        assert!(!cache.entries.contains_key("huge"));
+        assert_eq!(cache.entries.len(), before);
+        // Without a lifetime nothing is kept.
+        let mut none = Cache::default();
+        none.keep("total".into(), answer(1), Duration::ZERO);
+        assert!(none.entries.is_empty());
     }
 }
