@@ -7,8 +7,8 @@ use mati_domain::clock::Clock;
 use mati_domain::service::{Mati, Rules};
 use mati_infra::heavy::HeavyReadSettings;
 use mati_infra::limits::Quotas;
-use mati_infra::repo::{Shared, SharedSettings};
-use mati_infra::{Db, PoolSettings, bootstrap, repo};
+use mati_infra::wiring::{self, Shared, SharedSettings};
+use mati_infra::{Db, PoolSettings, bootstrap};
 use tokio::net::TcpListener;
 
 use crate::graphql::persisted::AllowList;
@@ -103,7 +103,7 @@ pub fn rules(settings: &Settings) -> Rules {
 
 /// The services over `db` with the shared parts.
 pub fn services(db: Db, shared: &Shared, clock: Arc<dyn Clock>, rules: Rules) -> Mati {
-    Mati::new(repo::ports(db, clock, shared), rules)
+    Mati::new(wiring::ports(db, clock, shared), rules)
 }
 
 /// The services for a one-off command: limits and queue in process, nothing relayed.

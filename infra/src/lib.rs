@@ -4,6 +4,7 @@
 
 pub mod bootstrap;
 pub mod db;
+pub mod events;
 pub mod gazetteer;
 pub mod heavy;
 pub mod limits;
@@ -15,5 +16,6 @@ pub mod redis;
 pub mod repo;
 pub mod seed;
 pub mod statistics;
+pub mod wiring;
 
 pub use db::{Db, PoolSettings};

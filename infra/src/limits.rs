@@ -14,7 +14,9 @@ use mati_domain::ports::RateLimiter;
 use mati_domain::rate_limit::{Action, Quota};
 use mati_domain::{DomainError, DomainResult};
 
-use crate::redis::{Redis, rate_limit};
+use crate::redis::Redis;
+
+mod redis_gcra;
 
 /// How often idle keys are pruned from the local layer, so memory follows the number
 /// of recently active clients rather than of all clients ever seen.
@@ -110,7 +112,7 @@ impl RateLimiter for Limiter {
         let Some(redis) = &self.redis else {
             return Ok(());
         };
-        match rate_limit::check(redis, action, self.quotas.of(action), key).await {
+        match redis_gcra::check(redis, action, self.quotas.of(action), key).await {
             // Redis down: the local layer already decided; serving beats refusing.
             Err(DomainError::Unavailable(_)) => Ok(()),
             other => other,

@@ -16,7 +16,7 @@ use async_graphql::{Context, Schema};
 use mati_domain::auth::Principal;
 use mati_domain::rate_limit::Origin;
 use mati_domain::service::Mati;
-use mati_infra::redis::events::EventBus;
+use mati_infra::events::EventBus;
 
 use self::error::Code;
 use self::limits::{Kind, ShapeLimits};

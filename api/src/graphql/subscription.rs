@@ -7,7 +7,7 @@ use futures::{Stream, StreamExt};
 use mati_domain::auth::Principal;
 use mati_domain::ports::Notification;
 use mati_domain::service::Mati;
-use mati_infra::redis::events::EventBus;
+use mati_infra::events::EventBus;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::error::ToGraphql;

@@ -1,7 +1,8 @@
 //! The moderation queue. With Redis, a stream with a consumer group shared by every
-//! replica ([`crate::redis::queue`]); without it, leases in the database ([`sql`]).
+//! replica ([`redis_stream`]); without it, leases in the database ([`sql`]).
 //! Either way the database's PENDING comments are the truth the queue is built from.
 
+pub mod redis_stream;
 pub mod sql;
 
 use async_trait::async_trait;

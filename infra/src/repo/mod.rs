@@ -10,22 +10,8 @@ mod geography;
 
 use std::sync::Arc;
 
-use mati_domain::clock::Clock;
-use mati_domain::service::Ports;
-
-use mati_domain::ports::ModerationQueue;
-
 use crate::Db;
-use crate::heavy::{HeavyReadSettings, HeavyReads};
-use crate::limits::{Limiter, Quotas};
-use crate::outbox;
-use crate::passwords::Argon2id;
-use crate::queue::QueueBackend;
-use crate::queue::sql::SqlQueue;
-use crate::redis::Redis;
-use crate::redis::events::EventBus;
-use crate::redis::queue::RedisQueue;
-use crate::statistics::SharedStatistics;
+use crate::heavy::HeavyReads;
 
 /// The SQL implementation of every store port.
 #[derive(Clone)]
@@ -39,92 +25,5 @@ impl SqlStore {
     /// A store over `db`, its heavy reads through `heavy`.
     pub fn new(db: Db, heavy: Arc<HeavyReads>) -> Self {
         Self { db, heavy }
-    }
-}
-
-/// What is shared with other replicas (through Redis) or kept in process.
-#[derive(Clone)]
-pub struct Shared {
-    /// Redis, when configured.
-    pub redis: Option<Redis>,
-    /// Rate limits.
-    pub limiter: Arc<Limiter>,
-    /// The moderation queue.
-    pub queue: Arc<dyn QueueBackend>,
-    /// Live notifications.
-    pub bus: EventBus,
-    /// How many heavy reads run at once, and wait.
-    pub heavy_reads: HeavyReadSettings,
-    /// How long statistics answers are shared.
-    pub stats_cache: std::time::Duration,
-}
-
-/// How the shared parts are set up.
-#[derive(Debug, Clone)]
-pub struct SharedSettings {
-    /// `redis://…`; none runs everything in process.
-    pub redis_url: Option<String>,
-    /// Prefix of every Redis key of this deployment.
-    pub redis_prefix: String,
-    /// How long a moderator keeps claimed items.
-    pub lease: chrono::Duration,
-    /// Rate-limit quotas.
-    pub quotas: Quotas,
-    /// How many heavy reads (statistics, counts) run at once, and wait.
-    pub heavy_reads: HeavyReadSettings,
-    /// How long a statistics answer is shared with those who ask the same again.
-    pub stats_cache: std::time::Duration,
-}
-
-impl Shared {
-    /// Sets up Redis (without waiting for it), the limiter, the queue and the event bus.
-    pub fn start(db: &Db, clock: Arc<dyn Clock>, settings: &SharedSettings) -> anyhow::Result<Self> {
-        let redis = settings
-            .redis_url
-            .as_deref()
-            .map(|url| Redis::open(url, &settings.redis_prefix))
-            .transpose()?;
-        let queue: Arc<dyn QueueBackend> = match &redis {
-            Some(redis) => Arc::new(RedisQueue::new(redis.clone(), db.clone(), clock, settings.lease)),
-            None => Arc::new(SqlQueue::new(db.clone(), clock, settings.lease)),
-        };
-        Ok(Self {
-            limiter: Arc::new(Limiter::new(settings.quotas.clone(), redis.clone())),
-            bus: EventBus::new(redis.clone()),
-            queue,
-            redis,
-            heavy_reads: settings.heavy_reads,
-            stats_cache: settings.stats_cache,
-        })
-    }
-}
-
-impl Shared {
-    /// Starts relaying the outbox to the queue (servers only: a short-lived command must
-    /// not take rows it cannot finish).
-    pub fn spawn_relay(&self, db: &Db) {
-        outbox::spawn(db.clone(), self.queue.clone());
-    }
-}
-
-/// Every port the domain needs, backed by `db`, argon2id, `clock` and `shared`; heavy
-/// reads bounded and statistics shared as `shared` was set up.
-pub fn ports(db: Db, clock: Arc<dyn Clock>, shared: &Shared) -> Ports {
-    let heavy = Arc::new(HeavyReads::new(shared.heavy_reads));
-    let store = Arc::new(SqlStore::new(db, Arc::clone(&heavy)));
-    let statistics = SharedStatistics::new((*store).clone(), heavy, shared.stats_cache);
-    let queue: Arc<dyn ModerationQueue> = shared.queue.clone();
-    Ports {
-        geography: store.clone(),
-        categories: store.clone(),
-        comments: store.clone(),
-        statistics: Arc::new(statistics),
-        accounts: store.clone(),
-        deadlines: store,
-        passwords: Arc::new(Argon2id),
-        clock,
-        limiter: shared.limiter.clone(),
-        queue,
-        notifier: Arc::new(shared.bus.clone()),
     }
 }

@@ -11,7 +11,7 @@ use mati_domain::ports::{Notification, Notifier};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use super::{Redis, TIMEOUT};
+use crate::redis::{Redis, TIMEOUT};
 
 /// Notifications buffered per subscriber before a slow one starts missing some.
 const BUFFER: usize = 1024;

@@ -8,7 +8,7 @@ use mati_domain::rate_limit::{Action, Quota};
 use mati_domain::{DomainError, DomainResult};
 use redis::Script;
 
-use super::Redis;
+use crate::redis::Redis;
 
 /// KEYS[1]: the limit's key. ARGV[1]: emission interval (µs), ARGV[2]: burst.
 /// Returns {1, 0} when allowed, {0, µs to wait} when refused.

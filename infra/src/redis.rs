@@ -3,10 +3,6 @@
 //! it is down: every call is bounded by short timeouts, failures mark it unhealthy, and
 //! a background ping marks it healthy again.
 
-pub mod events;
-pub mod queue;
-pub mod rate_limit;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -27,12 +27,12 @@ use mati_domain::ports::ModerationQueue;
 use redis::Script;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::Redis;
 use crate::Db;
 use crate::db::db_error;
 use crate::db::entity::comment;
-use crate::queue::QueueBackend;
-use crate::queue::sql::SqlQueue;
+use super::QueueBackend;
+use super::sql::SqlQueue;
+use crate::redis::Redis;
 
 const GROUP: &str = "moderators";
 /// Comments per rebuild call, to keep each script short.
