@@ -176,12 +176,10 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
         introspection: development,
     };
     let state = AppState {
-        schema: graphql::build_schema(mati.clone(), shared.bus.clone(), limits),
+        schema: graphql::build_schema(mati.clone(), limits),
         mati,
-        db,
         graphiql: development,
         trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
-        redis: shared.redis.clone(),
         shape: settings.shape,
         max_batch: settings.max_batch,
         allow_list: match &settings.allowed_queries {

@@ -2,7 +2,6 @@
 
 pub mod app;
 pub mod cli;
-pub mod exports;
 pub mod graphql;
 pub mod http;
 pub mod net;

@@ -1,9 +1,11 @@
 //! The ports the domain needs from the outside world, implemented in `mati-infra`.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::Stream;
 
 use crate::DomainResult;
 use crate::auth::{CitizenSession, Role, StaffAccount};
@@ -279,11 +281,28 @@ pub struct Notification {
     pub at: DateTime<Utc>,
 }
 
+/// Notifications from the moment of subscribing on.
+pub type Notifications = Pin<Box<dyn Stream<Item = Notification> + Send>>;
+
 /// Live notifications to every replica; best effort (the database is the record).
 #[async_trait]
 pub trait Notifier: Send + Sync {
     /// Sends `notification` to every subscriber on every replica.
     async fn notify(&self, notification: Notification);
+    /// Every notification from now on, whichever replica sent it; a subscriber too slow
+    /// to keep up misses some rather than holding the others back.
+    fn subscribe(&self) -> Notifications;
+}
+
+/// What the server depends on, for readiness and metrics.
+#[async_trait]
+pub trait Health: Send + Sync {
+    /// Whether the database answers within a short time.
+    async fn database(&self) -> bool;
+    /// Whether Redis answered the last contact; none when there is no Redis.
+    fn redis(&self) -> Option<bool>;
+    /// SQL statements this process has run.
+    fn statements(&self) -> u64;
 }
 
 /// Deadlines set by admins.

@@ -3,12 +3,17 @@
 //! authorisation and the lifecycle are written once.
 
 mod accounts;
+mod batch;
+mod bounds;
 mod deadlines;
 mod export;
+mod health;
 mod live;
+mod lookup;
 mod moderation;
 mod reads;
 mod staff;
+mod stats;
 mod submission;
 mod work;
 
@@ -21,17 +26,20 @@ use crate::clock::Clock;
 use crate::comment::{Comment, CommentChange, EventKind};
 use crate::ports::Notification;
 use crate::ports::{
-    Accounts, Categories, Comments, Deadlines, Geography, ModerationQueue, Notifier, PasswordHasher, RateLimiter,
-    Statistics,
+    Accounts, Categories, Comments, Deadlines, Geography, Health, ModerationQueue, Notifier, PasswordHasher,
+    RateLimiter, Statistics,
 };
 use crate::rate_limit::Action;
 
 pub use accounts::StaffSession;
+pub use bounds::MAX_PAGE;
 pub use export::{EXPORT_COLUMNS, Export, ExportFilter, ExportPage, ExportRow, MAX_EXPORT_PAGE};
+pub use health::Readiness;
 pub use live::Watch;
 pub use moderation::{Decision, RejectReason};
-pub use reads::{CommentFilter, InboxFilter, Listing, MAX_PAGE, RankingOrder, StatsFilter};
+pub use reads::{CommentFilter, InboxFilter, Listing};
 pub use staff::{StaffUpdate, UpdatedStaff};
+pub use stats::{RankingOrder, StatsFilter};
 pub use submission::Submission;
 
 /// The adapters the services work with.
@@ -59,6 +67,8 @@ pub struct Ports {
     pub notifier: Arc<dyn Notifier>,
     /// Deadline rules.
     pub deadlines: Arc<dyn Deadlines>,
+    /// What the server depends on.
+    pub health: Arc<dyn Health>,
 }
 
 /// Tunable rules.
@@ -94,11 +104,6 @@ impl Mati {
     /// Builds the services over `ports`.
     pub fn new(ports: Ports, rules: Rules) -> Self {
         Self { ports, rules }
-    }
-
-    /// The adapters, for loaders that batch reads.
-    pub fn ports(&self) -> &Ports {
-        &self.ports
     }
 
     /// Applies a lifecycle change, then tells live inboxes and, once a pending comment is

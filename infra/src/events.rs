@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use mati_domain::comment::EventKind;
 use mati_domain::geography::UnitCode;
-use mati_domain::ports::{Notification, Notifier};
+use mati_domain::ports::{Notification, Notifications, Notifier};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -58,11 +58,6 @@ impl EventBus {
         }
         bus
     }
-
-    /// A new subscriber.
-    pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
-        self.sender.subscribe()
-    }
 }
 
 fn channel(redis: &Redis) -> String {
@@ -107,6 +102,20 @@ impl Notifier for EventBus {
             }
         }
         let _ = self.sender.send(notification);
+    }
+
+    fn subscribe(&self) -> Notifications {
+        let receiver = self.sender.subscribe();
+        Box::pin(futures::stream::unfold(receiver, |mut receiver| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(notification) => return Some((notification, receiver)),
+                    // A subscriber that lagged skips what it missed and goes on.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod db;
 pub mod events;
 pub mod gazetteer;
+pub mod health;
 pub mod heavy;
 pub mod limits;
 pub mod migration;

@@ -9,6 +9,7 @@ use mati_domain::service::Ports;
 
 use crate::Db;
 use crate::events::EventBus;
+use crate::health::Dependencies;
 use crate::heavy::{HeavyReadSettings, HeavyReads};
 use crate::limits::{Limiter, Quotas};
 use crate::outbox;
@@ -89,6 +90,7 @@ impl Shared {
 /// reads bounded and statistics shared as `shared` was set up.
 pub fn ports(db: Db, clock: Arc<dyn Clock>, shared: &Shared) -> Ports {
     let heavy = Arc::new(HeavyReads::new(shared.heavy_reads));
+    let health = Arc::new(Dependencies::new(db.clone(), shared.redis.clone()));
     let store = Arc::new(SqlStore::new(db, Arc::clone(&heavy)));
     let statistics = SharedStatistics::new((*store).clone(), heavy, shared.stats_cache);
     let queue: Arc<dyn ModerationQueue> = shared.queue.clone();
@@ -104,5 +106,6 @@ pub fn ports(db: Db, clock: Arc<dyn Clock>, shared: &Shared) -> Ports {
         limiter: shared.limiter.clone(),
         queue,
         notifier: Arc::new(shared.bus.clone()),
+        health,
     }
 }

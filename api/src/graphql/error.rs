@@ -160,21 +160,17 @@ impl<T> ToGraphql<T> for Result<T, DomainError> {
 }
 
 /// Makes sure every error of a response carries a code: errors raised by the GraphQL
-/// engine itself (syntax, validation, variable coercion) are the client's, unless they
-/// are over a limit; codes that hide an internal cause get the request id.
+/// engine itself (syntax, validation, variable coercion) are the client's (limits carry
+/// their own code, see [`super::bounds`]); codes that hide an internal cause get the
+/// request id.
 pub fn finish(errors: &mut [ServerError], request_id: &str) {
     for error in errors {
         let ext = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
         let code = match ext.get("code") {
             Some(Value::String(code)) => code.clone(),
             _ => {
-                let code = if error.message.contains("too complex") || error.message.contains("nested too deep") {
-                    Code::QueryTooComplex
-                } else {
-                    Code::BadUserInput
-                };
-                ext.set("code", code.as_str());
-                code.as_str().to_owned()
+                ext.set("code", Code::BadUserInput.as_str());
+                Code::BadUserInput.as_str().to_owned()
             }
         };
         if code == Code::Internal.as_str() || code == Code::ServiceUnavailable.as_str() {

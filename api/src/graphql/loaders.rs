@@ -34,7 +34,7 @@ impl Loader<UnitCode> for Units {
     type Error = Shared;
 
     async fn load(&self, keys: &[UnitCode]) -> Result<HashMap<UnitCode, AdminUnit>, Shared> {
-        let units = self.0.ports().geography.units(keys).await?;
+        let units = self.0.units(keys).await?;
         Ok(units.into_iter().map(|u| (u.code.clone(), u)).collect())
     }
 }
@@ -46,7 +46,7 @@ impl Loader<ChildrenOf> for Children {
     async fn load(&self, keys: &[ChildrenOf]) -> Result<HashMap<ChildrenOf, Vec<AdminUnit>>, Shared> {
         let parents: Vec<UnitCode> = keys.iter().map(|k| k.0.clone()).collect();
         let mut grouped: HashMap<ChildrenOf, Vec<AdminUnit>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
-        for unit in self.0.ports().geography.children(&parents).await? {
+        for unit in self.0.children_of(&parents).await? {
             if let Some(parent) = unit.parent_code.clone() {
                 grouped.entry(ChildrenOf(parent)).or_default().push(unit);
             }
@@ -78,7 +78,7 @@ impl Loader<CommentId> for Responses {
     type Error = Shared;
 
     async fn load(&self, keys: &[CommentId]) -> Result<HashMap<CommentId, Vec<Response>>, Shared> {
-        let items = self.0.ports().comments.responses(keys).await?;
+        let items = self.0.responses_of(keys).await?;
         Ok(grouped(keys, items, |r| r.comment_id))
     }
 }
@@ -88,7 +88,7 @@ impl Loader<CommentId> for Events {
     type Error = Shared;
 
     async fn load(&self, keys: &[CommentId]) -> Result<HashMap<CommentId, Vec<CommentEvent>>, Shared> {
-        let items = self.0.ports().comments.events(keys).await?;
+        let items = self.0.events_of(keys).await?;
         Ok(grouped(keys, items, |e| e.comment_id))
     }
 }

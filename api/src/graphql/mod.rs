@@ -1,6 +1,7 @@
 //! The GraphQL API: one [`build_schema`] with the limits applied; per request, the
 //! caller's principal and fresh DataLoaders are attached by the HTTP layer.
 
+pub mod bounds;
 pub mod contract;
 pub mod error;
 pub mod limits;
@@ -16,8 +17,8 @@ use async_graphql::{Context, Schema};
 use mati_domain::auth::Principal;
 use mati_domain::rate_limit::Origin;
 use mati_domain::service::Mati;
-use mati_infra::events::EventBus;
 
+use self::bounds::Bounds;
 use self::error::Code;
 use self::limits::{Kind, ShapeLimits};
 use self::persisted::{AllowList, persisted_hash};
@@ -83,13 +84,15 @@ impl Default for Limits {
 }
 
 /// Builds the schema over the application services.
-pub fn build_schema(mati: Mati, events: EventBus, limits: Limits) -> MatiSchema {
+pub fn build_schema(mati: Mati, limits: Limits) -> MatiSchema {
+    let bounds = Bounds {
+        depth: limits.depth,
+        complexity: limits.complexity,
+    };
     let builder = Schema::build(Query, Mutation, Subscription)
         .data(mati)
-        .data(events)
-        .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity);
-    let builder = builder.extension(ApolloPersistedQueries::new(LruCacheStorage::new(1000)));
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1000)))
+        .extension(bounds);
     let builder = if limits.introspection {
         builder
     } else {

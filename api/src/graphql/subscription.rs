@@ -7,8 +7,6 @@ use futures::{Stream, StreamExt};
 use mati_domain::auth::Principal;
 use mati_domain::ports::Notification;
 use mati_domain::service::Mati;
-use mati_infra::events::EventBus;
-use tokio_stream::wrappers::BroadcastStream;
 
 use super::error::ToGraphql;
 use super::types::comment::Comment;
@@ -53,30 +51,13 @@ impl Subscription {
     /// OFFICIAL: what happens to comments arriving in or leaving the own unit's inbox;
     /// MODERATOR and ADMIN: everything. Seen from every replica.
     async fn inbox_events(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = InboxEvent> + use<>> {
-        let mati = ctx.data::<Mati>()?;
-        let viewer = ctx.data::<Principal>()?.clone();
-        let watch = mati.watch(&viewer).gql()?;
-        let receiver = ctx.data::<EventBus>()?.subscribe();
+        let (mati, viewer) = super::context(ctx)?;
         let token = ctx.data_opt::<crate::http::Bearer>().and_then(|b| b.0.clone());
-        let mati = mati.clone();
-        let watcher = viewer.clone();
-        let events = BroadcastStream::new(receiver).filter_map(move |item| {
-            let event = item.ok().filter(|n| watch.sees(n)).map(|notification| InboxEvent {
-                notification,
-                viewer: viewer.clone(),
-            });
-            async move { event }
-        });
-        // A session that ended (logout, expiry) ends the stream at its next event.
-        Ok(events
-            .then(move |event| {
-                let (mati, token, watcher) = (mati.clone(), token.clone(), watcher.clone());
-                async move {
-                    let still = mati.authenticate(token.as_deref()).await.is_ok_and(|p| p == watcher);
-                    (still, event)
-                }
-            })
-            .take_while(|(still, _)| futures::future::ready(*still))
-            .map(|(_, event)| event))
+        let notifications = mati.inbox_events(viewer, token).gql()?;
+        let viewer = viewer.clone();
+        Ok(notifications.map(move |notification| InboxEvent {
+            notification,
+            viewer: viewer.clone(),
+        }))
     }
 }

@@ -2,24 +2,21 @@
 //! `application/json` only, so that no cross-site form can reach a mutation.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Extension, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mati_domain::DomainError;
 use mati_domain::rate_limit::Origin;
-use serde_json::json;
-use tracing::Instrument;
 
-use super::{AppState, refuse};
+use super::AppState;
+use super::failure::{Failure, RequestId, code_of, retry_after_of, status_of};
+use super::origin::Client;
 use crate::graphql;
-use crate::graphql::error::{Code, finish, server_error, to_graphql};
+use crate::graphql::error::{Code, finish};
 use crate::graphql::limits::{self, Kind};
 use crate::graphql::loaders::Loaders;
-use crate::net::client_address;
 
 fn is_json(headers: &HeaderMap) -> bool {
     headers
@@ -56,46 +53,32 @@ fn response_type(headers: &HeaderMap) -> &'static str {
 
 pub(super) async fn graphql(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Client(origin): Client,
+    Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Code::BadUserInput,
-                "the request body is larger than 64 KiB",
-            );
+            return Failure::transport(StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than 64 KiB")
+                .answer(&id);
         }
         Err(rejection) => {
-            return refuse(
-                rejection.status(),
-                Code::BadUserInput,
-                "the request body could not be read",
-            );
+            return Failure::transport(rejection.status(), "the request body could not be read").answer(&id);
         }
     };
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let span = tracing::info_span!("graphql", request_id = %request_id);
-    let origin = Origin {
-        address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
-    };
-    let mut response = execute(state, headers, body, origin, &request_id)
-        .instrument(span)
-        .await;
-    if let Ok(id) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", id);
+    match requests_from(&state, &headers, &body) {
+        Ok((requests, batch)) => run(state, &headers, requests, batch, origin, &id).await,
+        Err(refusal) => refusal.answer(&id),
     }
-    response
 }
 
-/// A request refused before it ran (boxed: a response is large next to a request).
-type Refusal = Box<Response>;
+/// A request refused before it ran (boxed: a failure is large next to a request).
+type Refusal = Box<Failure>;
 
-fn refused(status: StatusCode, code: Code, message: &str) -> Refusal {
-    Box::new(refuse(status, code, message))
+fn refused(status: StatusCode, message: &str) -> Refusal {
+    Box::new(Failure::transport(status, message))
 }
 
 /// One GraphQL request from its JSON form.
@@ -108,14 +91,12 @@ fn request_from(value: serde_json::Value) -> Result<async_graphql::Request, Refu
     if !persisted && !value.get("query").is_some_and(serde_json::Value::is_string) {
         return Err(refused(
             StatusCode::BAD_REQUEST,
-            Code::BadUserInput,
             "the body must be a GraphQL request with a \"query\" string",
         ));
     }
     serde_json::from_value(value).map_err(|_| {
         refused(
             StatusCode::BAD_REQUEST,
-            Code::BadUserInput,
             "the body must be a GraphQL request: {\"query\": …, \"variables\": …}",
         )
     })
@@ -131,26 +112,17 @@ fn requests_from(
     if !is_json(headers) {
         return Err(refused(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Code::BadUserInput,
             "send GraphQL requests as application/json",
         ));
     }
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
-        refuse(
-            StatusCode::BAD_REQUEST,
-            Code::BadUserInput,
-            "the body is not valid JSON",
-        )
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| refused(StatusCode::BAD_REQUEST, "the body is not valid JSON"))?;
     match value {
-        serde_json::Value::Array(_) if state.max_batch == 0 => Err(refused(
-            StatusCode::BAD_REQUEST,
-            Code::BadUserInput,
-            "batched requests are not accepted",
-        )),
+        serde_json::Value::Array(_) if state.max_batch == 0 => {
+            Err(refused(StatusCode::BAD_REQUEST, "batched requests are not accepted"))
+        }
         serde_json::Value::Array(items) if items.is_empty() || items.len() > state.max_batch => Err(refused(
             StatusCode::BAD_REQUEST,
-            Code::BadUserInput,
             &format!("a batch holds 1 to {} requests", state.max_batch),
         )),
         serde_json::Value::Array(items) => Ok((items.into_iter().map(request_from).collect::<Result<_, _>>()?, true)),
@@ -158,34 +130,22 @@ fn requests_from(
     }
 }
 
-async fn execute(state: AppState, headers: HeaderMap, body: Bytes, origin: Origin, request_id: &str) -> Response {
-    match requests_from(&state, &headers, &body) {
-        Ok((requests, batch)) => run(state, &headers, requests, batch, origin, request_id).await,
-        Err(refusal) => *refusal,
-    }
-}
-
 /// `GET /graphql?query=…[&variables=…][&operationName=…]`: queries only; without a
 /// query, GraphiQL (in development).
 pub(super) async fn graphql_get(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Client(origin): Client,
+    Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(query) = params.get("query") else {
-        return super::graphiql(State(state)).await;
+        return super::graphiql(state, &id).await;
     };
     if limits::kind(query) != Kind::Query {
-        let mut refused = refuse(
-            StatusCode::METHOD_NOT_ALLOWED,
-            Code::BadUserInput,
-            "mutations and subscriptions need POST",
-        );
-        refused
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return refused;
+        return Failure::transport(StatusCode::METHOD_NOT_ALLOWED, "mutations and subscriptions need POST")
+            .allow("POST")
+            .answer(&id);
     }
     let mut request = async_graphql::Request::new(query.clone());
     if let Some(name) = params.get("operationName") {
@@ -194,29 +154,10 @@ pub(super) async fn graphql_get(
     if let Some(raw) = params.get("variables") {
         match serde_json::from_str::<serde_json::Value>(raw) {
             Ok(value) => request = request.variables(async_graphql::Variables::from_json(value)),
-            Err(_) => return refuse(StatusCode::BAD_REQUEST, Code::BadUserInput, "variables must be JSON"),
+            Err(_) => return Failure::transport(StatusCode::BAD_REQUEST, "variables must be JSON").answer(&id),
         }
     }
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let origin = Origin {
-        address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
-    };
-    let span = tracing::info_span!("graphql", request_id = %request_id);
-    run(state, &headers, vec![request], false, origin, &request_id)
-        .instrument(span)
-        .await
-}
-
-fn unauthenticated(err: DomainError, request_id: &str) -> Response {
-    let status = match err {
-        DomainError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        DomainError::Unavailable(_) | DomainError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let mut errors = vec![server_error(to_graphql(err))];
-    finish(&mut errors, request_id);
-    let body = json!({ "errors": errors });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    run(state, &headers, vec![request], false, origin, &id).await
 }
 
 async fn run(
@@ -225,24 +166,25 @@ async fn run(
     requests: Vec<async_graphql::Request>,
     batch: bool,
     origin: Origin,
-    request_id: &str,
+    id: &RequestId,
 ) -> Response {
     let mut requests = requests;
     for request in &mut requests {
         if let Err((code, message)) = graphql::admit(request, state.allow_list.as_deref(), &state.shape) {
-            return refuse(StatusCode::OK, code, &message);
+            return Failure::refused(StatusCode::OK, code, &message).answer(id);
         }
     }
     let Ok(token) = bearer(headers) else {
-        return refuse(
+        return Failure::refused(
             StatusCode::UNAUTHORIZED,
             Code::Unauthenticated,
             "the Authorization header must be 'Bearer <token>'",
-        );
+        )
+        .answer(id);
     };
     let principal = match state.mati.authenticate(token.as_deref()).await {
         Ok(principal) => principal,
-        Err(err) => return unauthenticated(err, request_id),
+        Err(err) => return Failure::domain(err).answer(id),
     };
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
@@ -252,7 +194,7 @@ async fn run(
             .data(origin)
             .data(Bearer(token.clone()));
         let mut response = state.schema.execute(request).await;
-        finish(&mut response.errors, request_id);
+        finish(&mut response.errors, id.as_str());
         responses.push(response);
     }
     let refused = if batch {
@@ -298,7 +240,7 @@ async fn run(
         },
         Err(err) => {
             tracing::error!(error = %err, "response serialisation failed");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, "internal error")
+            Failure::refused(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, "internal error").answer(id)
         }
     }
 }
@@ -322,22 +264,16 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
 fn refused_for(response: &async_graphql::Response) -> Option<(StatusCode, u64)> {
     let mut refusals = Vec::with_capacity(response.errors.len());
     for error in &response.errors {
-        let ext = error.extensions.as_ref()?;
-        let status = match ext.get("code") {
-            Some(async_graphql::Value::String(c)) if c == Code::RateLimited.as_str() => StatusCode::TOO_MANY_REQUESTS,
-            Some(async_graphql::Value::String(c)) if c == Code::ServiceUnavailable.as_str() => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            _ => return None,
-        };
-        let Some(async_graphql::Value::Number(seconds)) = ext.get("retryAfterSeconds") else {
+        let status = status_of(code_of(error)?);
+        if status != StatusCode::TOO_MANY_REQUESTS && status != StatusCode::SERVICE_UNAVAILABLE {
             return None;
-        };
+        }
+        let seconds = retry_after_of(error)?;
         let root = match error.path.first() {
             Some(async_graphql::PathSegment::Field(name)) => Some(name.as_str()),
             _ => None,
         };
-        refusals.push((status, seconds.as_u64()?, root));
+        refusals.push((status, seconds, root));
     }
     let all_refused = match &response.data {
         async_graphql::Value::Null => true,

@@ -3,28 +3,30 @@
 //! executed, one operation at a time, so that no cross-site form can reach a mutation
 //! and no batch can multiply a request.
 
+mod exports;
+pub mod failure;
 mod graphql;
+mod origin;
+mod websocket;
 
 pub use graphql::Bearer;
-mod websocket;
 
 pub use websocket::SocketLimits;
 pub use websocket::slots::SocketSlots;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use mati_domain::service::Mati;
-use mati_infra::Db;
-use mati_infra::redis::Redis;
 use serde_json::json;
 
+use self::failure::{Failure, RequestId};
+use self::origin::TrustedProxies;
 use crate::graphql::MatiSchema;
 use crate::graphql::error::Code;
 use crate::graphql::limits::ShapeLimits;
@@ -41,14 +43,10 @@ pub struct AppState {
     pub schema: MatiSchema,
     /// The services.
     pub mati: Mati,
-    /// The database, for readiness and metrics.
-    pub db: Db,
     /// Whether GraphiQL is served.
     pub graphiql: bool,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpNet>>,
-    /// Redis, for readiness.
-    pub redis: Option<Redis>,
     /// Limits on the shape of documents.
     pub shape: ShapeLimits,
     /// Most requests in one JSON batch; 0 refuses batches.
@@ -59,6 +57,18 @@ pub struct AppState {
     pub sockets: SocketLimits,
 }
 
+impl FromRef<AppState> for Mati {
+    fn from_ref(state: &AppState) -> Self {
+        state.mati.clone()
+    }
+}
+
+impl FromRef<AppState> for TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        Self(Arc::clone(&state.trusted_proxies))
+    }
+}
+
 /// The router.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -67,21 +77,16 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/exports/comments.csv", get(crate::exports::comments))
-        .route("/exports/stats.csv", get(crate::exports::stats::stats))
+        .route("/exports/comments.csv", get(exports::comments))
+        .route("/exports/stats.csv", get(exports::stats::stats))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(failure::request_id))
         .with_state(state)
 }
 
-/// A GraphQL-shaped error outside of execution.
-pub(crate) fn refuse(status: StatusCode, code: Code, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
-}
-
-async fn graphiql(State(state): State<AppState>) -> Response {
+async fn graphiql(state: AppState, id: &RequestId) -> Response {
     if !state.graphiql {
-        return refuse(StatusCode::NOT_FOUND, Code::NotFound, "GraphiQL is off in production");
+        return Failure::refused(StatusCode::NOT_FOUND, Code::NotFound, "GraphiQL is off in production").answer(id);
     }
     let page = GraphiQLSource::build()
         .endpoint("/graphql")
@@ -96,20 +101,18 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let database = tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await;
-    let database_ok = matches!(database, Ok(Ok(())));
-    let redis = state.redis.as_ref().map(Redis::is_healthy);
-    let degraded = !database_ok || redis == Some(false);
+    let ready = state.mati.readiness().await;
+    let answer = |ok: bool| if ok { "ok" } else { "unreachable" };
     let mut body = json!({
-        "status": if degraded { "degraded" } else { "ok" },
-        "database": if database_ok { "ok" } else { "unreachable" },
+        "status": if ready.degraded() { "degraded" } else { "ok" },
+        "database": answer(ready.database),
     });
-    if let Some(healthy) = redis {
+    if let Some(healthy) = ready.redis {
         // Without Redis, limits fall back to this process and the queue keeps its items
         // in the database: still serving, so still ready; the body says what is degraded.
-        body["redis"] = json!(if healthy { "ok" } else { "unreachable" });
+        body["redis"] = json!(answer(healthy));
     }
-    let status = if database_ok {
+    let status = if ready.database {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -122,7 +125,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "# HELP mati_db_statements_total SQL statements run by this process.\n\
          # TYPE mati_db_statements_total counter\n\
          mati_db_statements_total {}\n",
-        state.db.statements()
+        state.mati.statements_run()
     );
     (
         StatusCode::OK,

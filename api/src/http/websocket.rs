@@ -5,7 +5,6 @@
 
 pub(super) mod slots;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -17,20 +16,20 @@ use futures::SinkExt;
 use futures::stream::{self, BoxStream, StreamExt};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::extract::{Extension, State};
 use axum::response::Response;
 
 use mati_domain::DomainError;
 use mati_domain::rate_limit::Origin;
 
+use super::failure::{Failure, RequestId};
+use super::origin::Client;
 use super::{AppState, Bearer};
 use crate::graphql::error::{self, Code, server_error, to_graphql};
 use crate::graphql::limits::{Kind, ShapeLimits};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::persisted::AllowList;
 use crate::graphql::{self, MatiSchema};
-use crate::net::client_address;
 
 /// The schema as the socket serves it: subscriptions only (everything else has its HTTP
 /// door, with its checks), registered documents only in allow-list mode, and within the
@@ -100,21 +99,19 @@ pub struct SocketLimits {
 /// sockets is refused with 429 (RATE_LIMITED) before the upgrade.
 pub(super) async fn websocket(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Client(origin): Client,
+    Extension(id): Extension<RequestId>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     // Operations sent over the socket count against the same per-address limits.
-    let origin = Origin {
-        address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
-    };
     let limits = state.sockets.clone();
     let Some(slot) = limits.slots.take(origin.address_key().unwrap_or_default()) else {
         // Its idle sockets are closed within the init timeout at the latest.
-        return crate::exports::fail(DomainError::RateLimited {
+        return Failure::domain(DomainError::RateLimited {
             retry_after: limits.init_timeout,
-        });
+        })
+        .answer(&id);
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)

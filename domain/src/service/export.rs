@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::Mati;
-use super::reads::check_period;
+use super::bounds::check_period;
 use crate::DomainResult;
 use crate::comment::{Comment, CommentId};
 use crate::deadline;

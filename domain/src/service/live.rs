@@ -1,10 +1,12 @@
-//! Live inboxes: who may watch which notifications.
+//! Live inboxes: who may watch which notifications, for as long as their session lasts.
+
+use futures::StreamExt;
 
 use super::Mati;
 use crate::DomainResult;
 use crate::auth::{Principal, Role};
 use crate::geography::UnitCode;
-use crate::ports::Notification;
+use crate::ports::{Notification, Notifications};
 
 /// What a watcher sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,5 +38,28 @@ impl Mati {
             (Role::Official, None) => return Err(crate::DomainError::forbidden("this official has no unit")),
             _ => Watch::Everything,
         })
+    }
+
+    /// The notifications `viewer` may watch, from now on, until the session behind
+    /// `token` ends (logout, expiry, revocation, a changed account): the stream ends at
+    /// the first notification after that.
+    pub fn inbox_events(&self, viewer: &Principal, token: Option<String>) -> DomainResult<Notifications> {
+        let watch = self.watch(viewer)?;
+        let (mati, viewer) = (self.clone(), viewer.clone());
+        let seen = self
+            .ports
+            .notifier
+            .subscribe()
+            .filter(move |n| futures::future::ready(watch.sees(n)))
+            .then(move |notification| {
+                let (mati, token, viewer) = (mati.clone(), token.clone(), viewer.clone());
+                async move {
+                    let still = mati.authenticate(token.as_deref()).await.is_ok_and(|p| p == viewer);
+                    still.then_some(notification)
+                }
+            })
+            .take_while(|n| futures::future::ready(n.is_some()))
+            .filter_map(futures::future::ready);
+        Ok(Box::pin(seen))
     }
 }

@@ -60,7 +60,7 @@ impl Mati {
     /// Pending comments, oldest first.
     pub async fn moderation_queue(&self, caller: &Principal, first: i64) -> DomainResult<Vec<Comment>> {
         caller.staff_with(MODERATORS)?;
-        let limit = super::reads::clamp_first(first)?;
+        let limit = super::bounds::clamp_first(first)?;
         self.ports.comments.pending(limit).await
     }
 
@@ -118,7 +118,7 @@ impl Mati {
     /// no other moderator gets them until the lease expires or they are decided.
     pub async fn claim_moderation_items(&self, caller: &Principal, count: i64) -> DomainResult<Vec<Comment>> {
         let staff = caller.staff_with(MODERATORS)?;
-        let count = super::reads::clamp_first(count)?;
+        let count = super::bounds::clamp_first(count)?;
         let ids = self.ports.queue.claim(staff.id, count).await?;
         let mut comments = self.ports.comments.get_many(&ids).await?;
         // Items decided meanwhile (or delivered twice) are dropped from the queue here.

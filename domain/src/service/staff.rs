@@ -5,7 +5,7 @@
 
 use super::Mati;
 use crate::auth::{self, Principal, Role, StaffAccount};
-use crate::geography::{AdminLevel, UnitCode};
+use crate::geography::UnitCode;
 use crate::ports::{NewStaff, StaffChange};
 use crate::{DomainError, DomainResult};
 
@@ -159,31 +159,5 @@ impl Mati {
             Some(raw) => Ok(Some(self.administration("unitCode", raw).await?)),
             None => Ok(None),
         }
-    }
-
-    /// An existing commune, district or province sent as `field`.
-    pub(super) async fn administration(&self, field: &str, raw: &str) -> DomainResult<UnitCode> {
-        let code = UnitCode::parse(field, raw)?;
-        if code.level() == AdminLevel::Village {
-            return Err(DomainError::invalid(
-                field,
-                "a village has no administration; give a commune, district or province",
-                "ភូមិមិនមែនជាអង្គភាពរដ្ឋបាលទេ",
-            ));
-        }
-        self.existing_unit(field, code).await
-    }
-
-    /// `code` if the gazetteer has it, else BAD_USER_INPUT on `field`.
-    pub(super) async fn existing_unit(&self, field: &str, code: UnitCode) -> DomainResult<UnitCode> {
-        let found = self.ports.geography.units(std::slice::from_ref(&code)).await?;
-        if found.is_empty() {
-            return Err(DomainError::invalid(
-                field,
-                &format!("unknown unit code {code}"),
-                "រកមិនឃើញលេខកូដតំបន់នេះទេ",
-            ));
-        }
-        Ok(code)
     }
 }

@@ -8,10 +8,9 @@ use self::retry::Content;
 use super::Mati;
 use super::moderation::RejectReason;
 use crate::auth::Principal;
-use crate::category::Category;
 use crate::comment::{AgeGroup, Comment, CommentId, Gender, NewComment};
 use crate::flag::{self, NewFlag};
-use crate::geography::{AdminLevel, UnitCode};
+use crate::geography::AdminLevel;
 use crate::lifecycle;
 use crate::ports::{Admit, Inserted};
 use crate::rate_limit::{Action, Origin};
@@ -191,34 +190,6 @@ impl Mati {
             .into_iter()
             .find(|c| c.is_public && c.status.is_published() && !c.hidden)
             .ok_or_else(|| DomainError::NotFound("comment".into()))
-    }
-
-    /// The category with this code, else BAD_USER_INPUT on `field`.
-    pub(super) async fn category(&self, field: &str, code: &str) -> DomainResult<Category> {
-        self.ports
-            .categories
-            .categories()
-            .await?
-            .into_iter()
-            .find(|c| c.code == code.trim())
-            .ok_or_else(|| DomainError::invalid(field, &format!("unknown category {code}"), "រកមិនឃើញប្រភេទនេះទេ"))
-    }
-
-    /// An existing unit of `level` sent as `field`.
-    async fn unit_at(&self, field: &str, raw: &str, level: AdminLevel) -> DomainResult<UnitCode> {
-        let code = UnitCode::parse(field, raw)?;
-        if code.level() != level {
-            return Err(DomainError::invalid(
-                field,
-                &format!(
-                    "must be a {} code of {} digits",
-                    level.as_str().to_lowercase(),
-                    level.code_len()
-                ),
-                "លេខកូដតំបន់មិនត្រឹមត្រូវ",
-            ));
-        }
-        self.existing_unit(field, code).await
     }
 }
 

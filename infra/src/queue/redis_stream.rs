@@ -27,11 +27,11 @@ use mati_domain::ports::ModerationQueue;
 use redis::Script;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::QueueBackend;
+use super::sql::SqlQueue;
 use crate::Db;
 use crate::db::db_error;
 use crate::db::entity::comment;
-use super::QueueBackend;
-use super::sql::SqlQueue;
 use crate::redis::Redis;
 
 const GROUP: &str = "moderators";
@@ -39,6 +39,8 @@ const GROUP: &str = "moderators";
 const REBUILD_CHUNK: usize = 500;
 /// Reads from Redis per claim when the database refuses items others hold.
 const CLAIM_ROUNDS: usize = 4;
+/// The error code with which [`CLAIM`] asks for the queue to be built first.
+const REBUILD: &str = "MATI_REBUILD";
 
 /// KEYS: stream, entries hash. ARGV: group, comment ids…
 const ENQUEUE: &str = r"
@@ -320,8 +322,10 @@ fn consumer(moderator: StaffId) -> String {
     format!("moderator-{moderator}")
 }
 
+/// Whether the scripts answered that the queue must be built first (their error code,
+/// the first word of the error reply).
 fn needs_rebuild(err: &redis::RedisError) -> bool {
-    err.to_string().contains("MATI_REBUILD")
+    err.code() == Some(REBUILD)
 }
 
 #[async_trait]

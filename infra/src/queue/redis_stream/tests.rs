@@ -108,3 +108,12 @@ async fn a_comment_decided_while_the_queue_is_rebuilt_or_relayed_does_not_come_b
     );
     assert!(queue.claim(8, 10).await.unwrap().is_empty(), "and only once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_on_a_queue_never_built_builds_it_from_the_database_first() {
+    let Some((queue, _dir)) = queue().await else { return };
+    let waiting = pending(&queue, 1).await;
+    // Nothing was ever added to Redis: the claim script answers with the rebuild code,
+    // read from the error's code, and the claim builds the queue and claims again.
+    assert_eq!(queue.claim(7, 10).await.unwrap(), [waiting]);
+}

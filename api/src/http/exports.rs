@@ -14,23 +14,18 @@ pub mod stats;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Extension, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream};
 use mati_domain::comment::CommentId;
 use mati_domain::lifecycle::CommentStatus;
-use mati_domain::rate_limit::Origin;
 use mati_domain::service::{EXPORT_COLUMNS, Export, ExportFilter, ExportRow, MAX_EXPORT_PAGE, Mati};
 use mati_domain::{DomainError, DomainResult};
-use serde_json::json;
 
-use crate::graphql::error::{finish, to_graphql};
-use crate::http::AppState;
-use crate::net::client_address;
+use super::failure::{Failure, RequestId};
+use super::origin::Client;
 
 /// Saves the file as `mati-comments.csv`.
 const DISPOSITION: &str = "attachment; filename=\"mati-comments.csv\"";
@@ -41,22 +36,14 @@ const BODY: usize = EXPORT_COLUMNS.len() - 1;
 
 /// The comments export (see the module documentation).
 pub async fn comments(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    State(mati): State<Mati>,
+    Client(origin): Client,
+    Extension(id): Extension<RequestId>,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    let origin = Origin {
-        address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
-    };
     let Ok(Query(params)) = params else {
-        return fail(DomainError::invalid(
-            "query",
-            "the query string could not be read",
-            "ប៉ារ៉ាម៉ែត្រមិនត្រឹមត្រូវ",
-        ));
+        return unreadable().answer(&id);
     };
-    let mati = state.mati;
     let started = async {
         let export = mati.prepare_export(filter(&params)?, &origin).await?;
         // The first page is read before answering, so that a failing database is a
@@ -69,7 +56,7 @@ pub async fn comments(
     };
     let (export, next, chunk) = match started.await {
         Ok(started) => started,
-        Err(err) => return fail(err),
+        Err(err) => return Failure::domain(err).answer(&id),
     };
     let rest = stream::unfold(Some(Pages { mati, export, next }), Pages::next);
     let body = Body::from_stream(stream::once(async { Ok(Bytes::from(chunk)) }).chain(rest));
@@ -213,32 +200,13 @@ fn defused(text: &str) -> String {
     }
 }
 
-/// A GraphQL-shaped error, with the status that fits its code.
-pub(crate) fn fail(err: DomainError) -> Response {
-    let status = match &err {
-        DomainError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
-        DomainError::NotFound(_) => StatusCode::NOT_FOUND,
-        DomainError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        DomainError::Unavailable(_) | DomainError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let retry_after = match &err {
-        DomainError::RateLimited { retry_after } | DomainError::Busy { retry_after } => {
-            Some(retry_after.as_millis().div_ceil(1000).max(1).to_string())
-        }
-        _ => None,
-    };
-    let error = to_graphql(err);
-    let mut refused = async_graphql::ServerError::new(error.message, None);
-    refused.extensions = error.extensions;
-    let mut errors = vec![refused];
-    finish(&mut errors, &uuid::Uuid::new_v4().to_string());
-    let body = json!({ "errors": errors });
-    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
-    if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s).ok()) {
-        response.headers_mut().insert(header::RETRY_AFTER, seconds);
-    }
-    response
+/// A query string that could not be read.
+pub(super) fn unreadable() -> Failure {
+    Failure::domain(DomainError::invalid(
+        "query",
+        "the query string could not be read",
+        "ប៉ារ៉ាម៉ែត្រមិនត្រឹមត្រូវ",
+    ))
 }
 
 #[cfg(test)]

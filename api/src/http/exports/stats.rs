@@ -7,21 +7,19 @@
 //! anew, it counts against `MATI_RATE_LIMIT_STATS_PER_ADDRESS` like the queries.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Extension, Query, State};
 use axum::response::Response;
 use mati_domain::geography::{AdminLevel, UnitCode};
 use mati_domain::rate_limit::Origin;
-use mati_domain::service::StatsFilter;
+use mati_domain::service::{Mati, StatsFilter};
 use mati_domain::stats::ResponseStats;
 use mati_domain::{DomainError, DomainResult};
 
-use super::{BOM, csv_file, fail, instant, parameters};
-use crate::http::AppState;
-use crate::net::client_address;
+use super::{BOM, csv_file, instant, parameters, unreadable};
+use crate::http::failure::{Failure, RequestId};
+use crate::http::origin::Client;
 
 const COLUMNS: [&str; 19] = [
     "unit_code",
@@ -106,8 +104,7 @@ fn record(
     row
 }
 
-async fn rows(state: &AppState, filter: &StatsFilter, origin: &Origin) -> DomainResult<Vec<Vec<String>>> {
-    let mati = &state.mati;
+async fn rows(mati: &Mati, filter: &StatsFilter, origin: &Origin) -> DomainResult<Vec<Vec<String>>> {
     let total = mati.response_stats(filter, origin).await?;
     let is_commune = total.unit.as_ref().is_some_and(|u| u.level() == AdminLevel::Commune);
     let children = if is_commune {
@@ -121,8 +118,6 @@ async fn rows(state: &AppState, filter: &StatsFilter, origin: &Origin) -> Domain
         .filter_map(|s| s.unit.clone())
         .collect();
     let names: HashMap<UnitCode, (String, String)> = mati
-        .ports()
-        .geography
         .units(&codes)
         .await?
         .into_iter()
@@ -156,27 +151,20 @@ fn encode(rows: &[Vec<String>]) -> DomainResult<Vec<u8>> {
 
 /// The statistics export (see the module documentation).
 pub async fn stats(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    State(mati): State<Mati>,
+    Client(origin): Client,
+    Extension(id): Extension<RequestId>,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    let origin = Origin {
-        address: Some(client_address(peer.ip(), &headers, &state.trusted_proxies)),
-    };
     let Ok(Query(params)) = params else {
-        return fail(DomainError::invalid(
-            "query",
-            "the query string could not be read",
-            "ប៉ារ៉ាម៉ែត្រមិនត្រឹមត្រូវ",
-        ));
+        return unreadable().answer(&id);
     };
     let body = async {
         let filter = filter(&params)?;
-        encode(&rows(&state, &filter, &origin).await?)
+        encode(&rows(&mati, &filter, &origin).await?)
     };
     match body.await {
         Ok(body) => csv_file("attachment; filename=\"mati-stats.csv\"", body),
-        Err(err) => fail(err),
+        Err(err) => Failure::domain(err).answer(&id),
     }
 }

@@ -1,0 +1,35 @@
+//! Readiness and metrics: what the server depends on, as the health port reports it.
+
+use super::Mati;
+
+/// What the server's dependencies answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// Whether the database answered.
+    pub database: bool,
+    /// Whether Redis answered; none when there is no Redis.
+    pub redis: Option<bool>,
+}
+
+impl Readiness {
+    /// Whether something the server depends on is missing. Without Redis, limits fall
+    /// back to this process and the queue to the database: degraded, still serving.
+    pub fn degraded(&self) -> bool {
+        !self.database || self.redis == Some(false)
+    }
+}
+
+impl Mati {
+    /// Asks the database and reads Redis' last state.
+    pub async fn readiness(&self) -> Readiness {
+        Readiness {
+            database: self.ports.health.database().await,
+            redis: self.ports.health.redis(),
+        }
+    }
+
+    /// SQL statements this process has run.
+    pub fn statements_run(&self) -> u64 {
+        self.ports.health.statements()
+    }
+}
