@@ -1,6 +1,7 @@
 //! One request id per request, minted once: the id a client gets (the `x-request-id`
 //! header, and `requestId` of an error whose cause is hidden) is the id in the log,
 //! whichever door the request came through.
+#![allow(clippy::unwrap_used, missing_docs, reason = "tests: a failure is a test failure")]
 
 use mati_tests::{Backend, TestApp, both_backends, first_error};
 use sea_orm::{ConnectionTrait, Database};
