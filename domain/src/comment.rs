@@ -3,8 +3,12 @@
 use chrono::{DateTime, Utc};
 
 use crate::geography::UnitCode;
-use crate::lifecycle::CommentStatus;
+use crate::text::CommentBody;
 use crate::tracking::TrackingCode;
+
+mod status;
+
+pub use status::CommentStatus;
 
 /// Database identity of a comment.
 pub type CommentId = i64;
@@ -242,8 +246,8 @@ pub struct NewResponse {
 pub struct NewComment {
     /// Fresh tracking code (the store retries with another on a clash).
     pub tracking_code: TrackingCode,
-    /// Normalised body.
-    pub body: String,
+    /// The body, validated and normalised.
+    pub body: CommentBody,
     /// Category code (known to exist).
     pub category_code: String,
     /// Commune (known to exist).

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::comment::Comment;
 use crate::geography::AdminLevel;
-use crate::lifecycle::CommentStatus;
+use crate::comment::CommentStatus;
 use crate::{DomainError, DomainResult};
 
 /// The deadlines that apply to a comment.

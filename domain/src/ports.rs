@@ -16,7 +16,7 @@ use crate::comment::{
 use crate::deadline::{DeadlineRule, DeadlineTable};
 use crate::flag::NewFlag;
 use crate::geography::{AdminUnit, UnitCode, UnitFilter};
-use crate::lifecycle::CommentStatus;
+use crate::comment::CommentStatus;
 use crate::rate_limit::Action;
 use crate::stats::{Grouping, ResponseStats, StatsScope};
 use crate::tracking::TrackingCode;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Offset, Utc};
 
 use crate::comment::Gender;
 use crate::geography::{AdminLevel, UnitCode};
-use crate::lifecycle::CommentStatus;
+use crate::comment::CommentStatus;
 
 /// The facts about one routed comment that statistics need.
 #[derive(Debug, Clone, PartialEq)]

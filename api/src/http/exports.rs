@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream};
 use mati_domain::comment::CommentId;
-use mati_domain::lifecycle::CommentStatus;
+use mati_domain::comment::CommentStatus;
 use mati_domain::service::{EXPORT_COLUMNS, Export, ExportFilter, ExportRow, MAX_EXPORT_PAGE, Mati};
 use mati_domain::{DomainError, DomainResult};
 

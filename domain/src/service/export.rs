@@ -14,7 +14,7 @@ use crate::DomainResult;
 use crate::comment::{Comment, CommentId};
 use crate::deadline;
 use crate::geography::{AdminLevel, AdminUnit, UnitCode};
-use crate::lifecycle::CommentStatus;
+use crate::comment::CommentStatus;
 use crate::ports::{CommentQuery, PageRequest, Visibility};
 use crate::privacy::Reading;
 use crate::rate_limit::{Action, Origin};

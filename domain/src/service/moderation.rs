@@ -3,7 +3,8 @@
 use super::Mati;
 use crate::auth::{Principal, Role};
 use crate::comment::{Comment, CommentId};
-use crate::lifecycle::{self, Actor, CommentStatus};
+use crate::comment::CommentStatus;
+use crate::lifecycle::{self, Actor};
 use crate::routing;
 use crate::text;
 use crate::{DomainError, DomainResult};

@@ -6,7 +6,7 @@ use crate::auth::{Principal, Role};
 use crate::category::Category;
 use crate::comment::{Comment, CommentId};
 use crate::geography::{AdminLevel, AdminUnit, UnitCode, UnitFilter};
-use crate::lifecycle::CommentStatus;
+use crate::comment::CommentStatus;
 use crate::ports::{CommentQuery, Page, PageRequest, Visibility};
 use crate::rate_limit::{Action, Origin};
 use crate::tracking::TrackingCode;

@@ -82,7 +82,7 @@ impl Mati {
         };
         let mut new = NewComment {
             tracking_code: TrackingCode::generate(&mut rand::rng()),
-            body: body.into_inner(),
+            body,
             category_code: category.code,
             commune_code: commune,
             village_code: village,

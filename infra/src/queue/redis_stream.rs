@@ -22,7 +22,7 @@ use chrono::Duration;
 use mati_domain::DomainResult;
 use mati_domain::clock::Clock;
 use mati_domain::comment::{CommentId, StaffId};
-use mati_domain::lifecycle::CommentStatus;
+use mati_domain::comment::CommentStatus;
 use mati_domain::ports::ModerationQueue;
 use redis::Script;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};

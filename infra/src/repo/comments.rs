@@ -13,7 +13,7 @@ use mati_domain::comment::{
 };
 use mati_domain::flag::{FlagTally, NewFlag};
 use mati_domain::geography::UnitCode;
-use mati_domain::lifecycle::CommentStatus;
+use mati_domain::comment::CommentStatus;
 use mati_domain::ports::{Admit, CommentQuery, Comments, Inserted, Page, PageRequest};
 use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
@@ -184,7 +184,7 @@ impl SqlStore {
         let txn = self.db.conn().begin().await?;
         let row = comment::ActiveModel {
             tracking_code: Set(new.tracking_code.as_str().to_owned()),
-            body: Set(new.body.clone()),
+            body: Set(new.body.as_str().to_owned()),
             category_code: Set(new.category_code.clone()),
             commune_code: Set(new.commune_code.as_str().to_owned()),
             village_code: Set(unit(new.village_code.as_ref())),

@@ -5,7 +5,7 @@ use mati_domain::auth::{Role, StaffAccount};
 use mati_domain::category::Category;
 use mati_domain::comment::{AgeGroup, Comment, CommentEvent, EventKind, Gender, NewEvent, Response};
 use mati_domain::geography::{AdminLevel, AdminUnit, UnitCode};
-use mati_domain::lifecycle::CommentStatus;
+use mati_domain::comment::CommentStatus;
 use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
 

@@ -45,7 +45,7 @@ impl Content {
     /// What a validated submission says.
     pub(super) fn new(comment: &NewComment) -> Self {
         Self {
-            body: comment.body.clone(),
+            body: comment.body.as_str().to_owned(),
             category: comment.category_code.clone(),
             commune: comment.commune_code.as_str().to_owned(),
             village: comment.village_code.as_ref().map(|v| v.as_str().to_owned()),

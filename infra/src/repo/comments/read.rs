@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use mati_domain::DomainResult;
 use mati_domain::comment::{Comment, CommentEvent, CommentId, Response};
 use mati_domain::geography::AdminLevel;
-use mati_domain::lifecycle::CommentStatus;
+use mati_domain::comment::CommentStatus;
 use mati_domain::ports::{CommentQuery, Page, PageRequest, Visibility};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
