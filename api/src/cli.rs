@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use mati_domain::DomainError;
 use mati_domain::auth::{Principal, Role, StaffAccount};
+use mati_domain::comment::StaffId;
 use mati_domain::service::StaffUpdate;
 use mati_infra::gazetteer::import::{self, Provenance};
 use mati_infra::gazetteer::source;
@@ -273,7 +274,7 @@ async fn import_gazetteer(
 /// Its id matches no account, so it may change any.
 fn operator() -> Principal {
     Principal::Staff(StaffAccount {
-        id: 0,
+        id: StaffId::new(0),
         username: "command-line".into(),
         role: Role::Admin,
         unit: None,

@@ -293,7 +293,7 @@ mod tests {
     fn a_citizen_token_expires_after_the_idle_time_and_its_use_is_recorded_hourly() {
         let start = DateTime::<Utc>::UNIX_EPOCH;
         let session = CitizenSession {
-            id: 1,
+            id: CitizenId::new(1),
             last_used_at: start,
         };
         let idle = Duration::days(180);
@@ -342,7 +342,7 @@ mod tests {
             anonymous.staff_with(&[Role::Admin]).err(),
             Some(DomainError::Unauthenticated)
         );
-        let citizen = Principal::Citizen(1);
+        let citizen = Principal::Citizen(CitizenId::new(1));
         assert!(matches!(
             citizen.staff_with(&[Role::Admin]),
             Err(DomainError::Forbidden(_))

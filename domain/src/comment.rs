@@ -10,12 +10,66 @@ mod status;
 
 pub use status::CommentStatus;
 
-/// Database identity of a comment.
-pub type CommentId = i64;
-/// Database identity of a citizen session (the anonymous author).
-pub type CitizenId = i64;
-/// Database identity of a staff account.
-pub type StaffId = i64;
+/// Identities the store gives, one type each, so that one cannot be passed for another
+/// (`support(comment, citizen)` does not compile with its arguments swapped).
+macro_rules! identity {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// The identity the store gave.
+            pub const fn new(raw: i64) -> Self {
+                Self(raw)
+            }
+
+            /// The number, for the store and the wire.
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                raw.parse().map(Self)
+            }
+        }
+    };
+}
+
+identity!(
+    /// Database identity of a comment. One identity cannot stand for another:
+    ///
+    /// ```compile_fail
+    /// use mati_domain::comment::{CitizenId, CommentId};
+    /// fn support(comment: CommentId, citizen: CitizenId) {}
+    /// support(CitizenId::new(7), CommentId::new(42));
+    /// ```
+    ///
+    /// ```
+    /// use mati_domain::comment::{CitizenId, CommentId};
+    /// fn support(comment: CommentId, citizen: CitizenId) {}
+    /// support(CommentId::new(42), CitizenId::new(7));
+    /// ```
+    CommentId
+);
+identity!(
+    /// Database identity of a citizen session (the anonymous author).
+    CitizenId
+);
+identity!(
+    /// Database identity of a staff account.
+    StaffId
+);
 
 /// Self-declared gender, used only in aggregates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

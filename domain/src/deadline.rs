@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::comment::Comment;
-use crate::geography::AdminLevel;
 use crate::comment::CommentStatus;
+use crate::geography::AdminLevel;
 use crate::{DomainError, DomainResult};
 
 /// The deadlines that apply to a comment.

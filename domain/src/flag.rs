@@ -70,9 +70,18 @@ mod tests {
 
     #[test]
     fn an_address_is_the_same_within_a_comment_and_unlinkable_across_comments() {
-        assert_eq!(address_digest(7, "203.0.113.5"), address_digest(7, "203.0.113.5"));
-        assert_ne!(address_digest(7, "203.0.113.5"), address_digest(7, "203.0.113.6"));
-        assert_ne!(address_digest(7, "203.0.113.5"), address_digest(8, "203.0.113.5"));
-        assert!(!address_digest(7, "203.0.113.5").contains("203.0.113.5"));
+        assert_eq!(
+            address_digest(CommentId::new(7), "203.0.113.5"),
+            address_digest(CommentId::new(7), "203.0.113.5")
+        );
+        assert_ne!(
+            address_digest(CommentId::new(7), "203.0.113.5"),
+            address_digest(CommentId::new(7), "203.0.113.6")
+        );
+        assert_ne!(
+            address_digest(CommentId::new(7), "203.0.113.5"),
+            address_digest(CommentId::new(8), "203.0.113.5")
+        );
+        assert!(!address_digest(CommentId::new(7), "203.0.113.5").contains("203.0.113.5"));
     }
 }

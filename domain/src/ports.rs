@@ -10,13 +10,13 @@ use futures::Stream;
 use crate::DomainResult;
 use crate::auth::{CitizenSession, Role, StaffAccount};
 use crate::category::Category;
+use crate::comment::CommentStatus;
 use crate::comment::{
     CitizenId, Comment, CommentChange, CommentEvent, CommentId, EventKind, NewComment, Response, StaffId,
 };
 use crate::deadline::{DeadlineRule, DeadlineTable};
 use crate::flag::NewFlag;
 use crate::geography::{AdminUnit, UnitCode, UnitFilter};
-use crate::comment::CommentStatus;
 use crate::rate_limit::Action;
 use crate::stats::{Grouping, ResponseStats, StatsScope};
 use crate::tracking::TrackingCode;

@@ -69,13 +69,14 @@ mod tests {
 
     use super::*;
     use crate::auth::{Role, StaffAccount};
+    use crate::comment::{CitizenId, StaffId};
     use crate::deadline::DeadlinePolicy;
     use crate::geography::UnitCode;
     use crate::lifecycle::tests_support::routed_at;
 
     fn staff(role: Role, unit: Option<&str>) -> Principal {
         Principal::Staff(StaffAccount {
-            id: 9,
+            id: StaffId::new(9),
             username: "someone".into(),
             role,
             unit: unit.map(|u| UnitCode::parse("unit", u).unwrap_or_else(|e| panic!("{e}"))),
@@ -88,12 +89,12 @@ mod tests {
         // Routed to commune 120105, written by citizen 3.
         let comment = routed_at(Utc::now(), DeadlinePolicy::default());
         for (viewer, reading) in [
-            (Principal::Citizen(3), Reading::Original),
+            (Principal::Citizen(CitizenId::new(3)), Reading::Original),
             (staff(Role::Moderator, None), Reading::Original),
             (staff(Role::Admin, None), Reading::Original),
             (staff(Role::Official, Some("120105")), Reading::Original),
             (Principal::Anonymous, Reading::Redacted),
-            (Principal::Citizen(4), Reading::Redacted),
+            (Principal::Citizen(CitizenId::new(4)), Reading::Redacted),
             (staff(Role::Official, Some("120109")), Reading::Redacted),
             (staff(Role::Monitor, None), Reading::Redacted),
         ] {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, reason = "a failed unwrap fails the property, with its input")]
 
 use crate::category::Category;
+use crate::comment::StaffId;
 use crate::deadline::{DeadlinePolicy, is_overdue};
 use crate::geography::{AdminLevel, UnitCode};
 use crate::lifecycle::{self, Actor};
@@ -62,7 +63,7 @@ proptest! {
         prop_assert!(ack <= due);
         let pending = crate::lifecycle::tests_support::pending(routed);
         let unit = UnitCode::parse("u", "120105").unwrap();
-        let comment = lifecycle::approve(&pending, unit, None, &policy, Actor { staff: 1, at: routed }).unwrap().comment;
+        let comment = lifecycle::approve(&pending, unit, None, &policy, Actor { staff: StaffId::new(1), at: routed }).unwrap().comment;
         prop_assert_eq!(comment.due_at, Some(due));
         prop_assert!(!is_overdue(&comment, due));
         prop_assert!(is_overdue(&comment, due + Duration::seconds(1)));

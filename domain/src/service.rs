@@ -127,7 +127,7 @@ impl Mati {
             self.ports.notifier.notify(notification).await;
         }
         if decided && let Err(err) = self.ports.queue.done(comment.id).await {
-            tracing::warn!(comment = comment.id, error = %err, "moderation queue not updated");
+            tracing::warn!(comment = %comment.id, error = %err, "moderation queue not updated");
         }
         Ok(comment)
     }

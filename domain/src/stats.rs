@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Offset, Utc};
 
+use crate::comment::CommentStatus;
 use crate::comment::Gender;
 use crate::geography::{AdminLevel, UnitCode};
-use crate::comment::CommentStatus;
 
 /// The facts about one routed comment that statistics need.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use mati_domain::comment::EventKind;
+use mati_domain::comment::{CommentId, EventKind};
 use mati_domain::geography::UnitCode;
 use mati_domain::ports::{Notification, Notifications, Notifier};
 use serde_json::{Value, json};
@@ -25,7 +25,7 @@ pub struct EventBus {
 
 fn encode(n: &Notification) -> String {
     json!({
-        "comment": n.comment_id,
+        "comment": n.comment_id.get(),
         "kind": n.kind.as_str(),
         "unit": n.unit.as_ref().map(UnitCode::as_str),
         "from": n.from_unit.as_ref().map(UnitCode::as_str),
@@ -38,7 +38,7 @@ fn decode(raw: &str) -> Option<Notification> {
     let value: Value = serde_json::from_str(raw).ok()?;
     let code = |field: &str| value[field].as_str().and_then(|c| UnitCode::parse(field, c).ok());
     Some(Notification {
-        comment_id: value["comment"].as_i64()?,
+        comment_id: CommentId::new(value["comment"].as_i64()?),
         kind: EventKind::parse(value["kind"].as_str()?)?,
         unit: code("unit"),
         from_unit: code("from"),
@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn notifications_survive_the_wire() {
         let n = Notification {
-            comment_id: 7,
+            comment_id: CommentId::new(7),
             kind: EventKind::Routed,
             unit: UnitCode::parse("u", "1201").ok(),
             from_unit: None,

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mati_domain::comment::CommentId;
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 use crate::Db;
@@ -42,7 +43,7 @@ pub async fn relay_once(db: &Db, queue: &dyn QueueBackend) -> anyhow::Result<usi
         txn.rollback().await?;
         return Ok(0);
     }
-    let ids: Vec<i64> = rows.iter().map(|r| r.comment_id).collect();
+    let ids: Vec<CommentId> = rows.iter().map(|r| CommentId::new(r.comment_id)).collect();
     queue.enqueue(&ids).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     outbox::Entity::delete_many()
         .filter(outbox::Column::Id.is_in(rows.iter().map(|r| r.id)))

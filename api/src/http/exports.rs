@@ -99,7 +99,7 @@ impl Pages {
             Err(err) => {
                 // The status is already sent: breaking the body off is how the client
                 // learns that the file is incomplete.
-                tracing::error!(error = %err, after, "comments export failed midway");
+                tracing::error!(error = %err, after = after.get(), "comments export failed midway");
                 Some((Err(std::io::Error::other("export failed")), None))
             }
         }

@@ -13,7 +13,7 @@ fn t0() -> DateTime<Utc> {
 
 fn by(hours: i64) -> Actor {
     Actor {
-        staff: 7,
+        staff: StaffId::new(7),
         at: t0() + Duration::hours(hours),
     }
 }
@@ -235,7 +235,10 @@ fn a_comment_referred_back_down_is_not_escalated_from_the_same_level_twice() {
         code("120105"),
         "commune matter after all".into(),
         &DeadlinePolicy::default(),
-        Actor { staff: 8, at: late },
+        Actor {
+            staff: StaffId::new(8),
+            at: late,
+        },
     ))
     .comment;
     let later = late + Duration::days(16);

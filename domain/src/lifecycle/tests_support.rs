@@ -1,5 +1,6 @@
 //! Comments in known states, for tests across the domain.
 
+use crate::comment::{CitizenId, CommentId, StaffId};
 use chrono::{DateTime, Utc};
 
 use super::{Actor, CommentStatus, approve};
@@ -15,7 +16,7 @@ fn code(raw: &str) -> UnitCode {
 /// A public LOCAL_ROADS comment of commune 120105, pending since `at`.
 pub fn pending(at: DateTime<Utc>) -> Comment {
     Comment {
-        id: 1,
+        id: CommentId::new(1),
         tracking_code: TrackingCode::parse("t", "KH7F3K2Q").unwrap_or_else(|e| panic!("{e}")),
         body: "The road to the school floods every rainy season.".into(),
         category_code: "LOCAL_ROADS".into(),
@@ -24,7 +25,7 @@ pub fn pending(at: DateTime<Utc>) -> Comment {
         status: CommentStatus::Pending,
         assigned_unit: None,
         is_public: true,
-        author: 3,
+        author: CitizenId::new(3),
         client_id: None,
         gender: None,
         age_group: None,
@@ -48,7 +49,10 @@ pub fn pending(at: DateTime<Utc>) -> Comment {
 
 /// The same comment, approved and routed to its commune at `at` under `policy`.
 pub fn routed_at(at: DateTime<Utc>, policy: DeadlinePolicy) -> Comment {
-    let by = Actor { staff: 7, at };
+    let by = Actor {
+        staff: StaffId::new(7),
+        at,
+    };
     approve(&pending(at), code("120105"), None, &policy, by)
         .unwrap_or_else(|e| panic!("{e}"))
         .comment

@@ -2,8 +2,8 @@
 
 use super::Mati;
 use crate::auth::{Principal, Role};
-use crate::comment::{Comment, CommentId};
 use crate::comment::CommentStatus;
+use crate::comment::{Comment, CommentId};
 use crate::lifecycle::{self, Actor};
 use crate::routing;
 use crate::text;
@@ -126,7 +126,7 @@ impl Mati {
         let waiting = |c: &Comment| c.status == CommentStatus::Pending || c.hidden;
         for stale in comments.iter().filter(|c| !waiting(c)) {
             if let Err(err) = self.ports.queue.done(stale.id).await {
-                tracing::warn!(comment = stale.id, error = %err, "stale queue item not removed");
+                tracing::warn!(comment = %stale.id, error = %err, "stale queue item not removed");
             }
         }
         comments.retain(waiting);

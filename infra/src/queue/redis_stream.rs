@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use chrono::Duration;
 use mati_domain::DomainResult;
 use mati_domain::clock::Clock;
-use mati_domain::comment::{CommentId, StaffId};
 use mati_domain::comment::CommentStatus;
+use mati_domain::comment::{CommentId, StaffId};
 use mati_domain::ports::ModerationQueue;
 use redis::Script;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -159,20 +159,21 @@ impl RedisQueue {
         let mut invocation = script.prepare_invoke();
         invocation.key(stream).key(entries).arg(GROUP);
         for id in ids {
-            invocation.arg(*id);
+            invocation.arg(id.get());
         }
         let added: Result<i64, _> = invocation.invoke_async(&mut conn).await;
         added.map_err(|e| self.redis.failed(&e))?;
         let still: BTreeSet<CommentId> = comment::Entity::find()
             .select_only()
             .column(comment::Column::Id)
-            .filter(comment::Column::Id.is_in(ids.iter().copied()))
+            .filter(comment::Column::Id.is_in(ids.iter().map(|id| id.get())))
             .filter(waits_for_moderator())
-            .into_tuple()
+            .into_tuple::<i64>()
             .all(self.db.conn())
             .await
             .map_err(db_error)?
             .into_iter()
+            .map(CommentId::new)
             .collect();
         let decided: Vec<CommentId> = ids.iter().copied().filter(|id| !still.contains(id)).collect();
         self.remove(&decided).await
@@ -189,7 +190,7 @@ impl RedisQueue {
         let mut invocation = script.prepare_invoke();
         invocation.key(stream).key(entries).arg(GROUP);
         for id in ids {
-            invocation.arg(*id);
+            invocation.arg(id.get());
         }
         let done: Result<i64, _> = invocation.invoke_async(&mut conn).await;
         done.map(|_| ()).map_err(|e| self.redis.failed(&e))
@@ -202,9 +203,10 @@ impl RedisQueue {
             .column(comment::Column::Id)
             .filter(waits_for_moderator())
             .order_by_asc(comment::Column::Id)
-            .into_tuple()
+            .into_tuple::<i64>()
             .all(self.db.conn())
             .await
+            .map(|ids| ids.into_iter().map(CommentId::new).collect())
             .map_err(db_error)
     }
 
@@ -244,7 +246,11 @@ impl RedisQueue {
             .arg(self.leases.lease().num_milliseconds().max(1))
             .invoke_async(&mut conn)
             .await?;
-        Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| id.parse().ok())
+            .map(CommentId::new)
+            .collect())
     }
 
     /// Reads up to `count` items from Redis, rebuilding the stream when it was lost.
@@ -310,7 +316,7 @@ impl RedisQueue {
                 .find(|(leased, _)| leased == id)
                 .map_or(Duration::zero(), |(_, end)| *end - now)
                 .clamp(Duration::zero(), lease);
-            invocation.arg(*id).arg((lease - left).num_milliseconds());
+            invocation.arg(id.get()).arg((lease - left).num_milliseconds());
         }
         let deferred: Result<i64, _> = invocation.invoke_async(&mut conn).await;
         deferred.map(|_| ()).map_err(|e| self.redis.failed(&e))

@@ -70,12 +70,15 @@ impl SqlQueue {
     /// When the live leases of `ids` end (items without one left out).
     pub async fn lease_ends(&self, ids: &[CommentId]) -> DomainResult<Vec<(CommentId, DateTime<Utc>)>> {
         let rows = moderation_lease::Entity::find()
-            .filter(moderation_lease::Column::CommentId.is_in(ids.iter().copied()))
+            .filter(moderation_lease::Column::CommentId.is_in(ids.iter().map(|id| id.get())))
             .filter(moderation_lease::Column::ExpiresAt.gte(self.clock.now()))
             .all(self.db.conn())
             .await
             .map_err(db_error)?;
-        Ok(rows.into_iter().map(|row| (row.comment_id, row.expires_at)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| (CommentId::new(row.comment_id), row.expires_at))
+            .collect())
     }
 }
 
@@ -120,7 +123,7 @@ async fn take(
     };
     let mut leased = Vec::with_capacity(ids.len());
     for id in ids {
-        let values = [(*id).into(), moderator.into(), until.into(), now.into()];
+        let values = [id.get().into(), moderator.get().into(), until.into(), now.into()];
         let row = txn
             .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
@@ -147,7 +150,7 @@ impl ModerationQueue for SqlQueue {
             let rows = txn.query_all_raw(select).await?;
             let ids = rows
                 .iter()
-                .map(|row| row.try_get_by_index::<i64>(0))
+                .map(|row| row.try_get_by_index::<i64>(0).map(CommentId::new))
                 .collect::<Result<Vec<_>, _>>()?;
             let leased = take(&txn, moderator, &ids, now + lease, now).await?;
             txn.commit().await?;
@@ -160,7 +163,7 @@ impl ModerationQueue for SqlQueue {
     async fn done(&self, id: CommentId) -> DomainResult<()> {
         let _write = self.db.write_guard().await;
         moderation_lease::Entity::delete_many()
-            .filter(moderation_lease::Column::CommentId.eq(id))
+            .filter(moderation_lease::Column::CommentId.eq(id.get()))
             .exec(self.db.conn())
             .await
             .map_err(db_error)?;

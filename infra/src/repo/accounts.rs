@@ -20,13 +20,13 @@ use crate::db::{db_error, detached, is_unique_violation};
 async fn end_sessions(conn: &impl ConnectionTrait, staff: StaffId, at: DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
     let ended = staff_session::Entity::update_many()
         .col_expr(staff_session::Column::RevokedAt, Expr::value(at))
-        .filter(staff_session::Column::StaffId.eq(staff))
+        .filter(staff_session::Column::StaffId.eq(staff.get()))
         .filter(staff_session::Column::RevokedAt.is_null())
         .filter(staff_session::Column::ExpiresAt.gt(at))
         .exec(conn)
         .await?;
     staff_device::Entity::delete_many()
-        .filter(staff_device::Column::StaffId.eq(staff))
+        .filter(staff_device::Column::StaffId.eq(staff.get()))
         .exec(conn)
         .await?;
     Ok(ended.rows_affected)
@@ -47,7 +47,7 @@ impl Accounts for SqlStore {
             .exec(self.db.conn())
             .await
             .map_err(db_error)?;
-        Ok(inserted.last_insert_id)
+        Ok(CitizenId::new(inserted.last_insert_id))
     }
 
     async fn citizen_by_token(&self, token_digest: &str) -> DomainResult<Option<CitizenSession>> {
@@ -58,7 +58,7 @@ impl Accounts for SqlStore {
             .await
             .map_err(db_error)?;
         Ok(row.map(|c| CitizenSession {
-            id: c.id,
+            id: CitizenId::new(c.id),
             last_used_at: c.last_used_at.unwrap_or(c.created_at),
         }))
     }
@@ -67,7 +67,7 @@ impl Accounts for SqlStore {
         let _write = self.db.write_guard().await;
         citizen::Entity::update_many()
             .col_expr(citizen::Column::LastUsedAt, Expr::value(at))
-            .filter(citizen::Column::Id.eq(citizen))
+            .filter(citizen::Column::Id.eq(citizen.get()))
             .exec(self.db.conn())
             .await
             .map_err(db_error)?;
@@ -99,7 +99,7 @@ impl Accounts for SqlStore {
         };
         match staff::Entity::insert(row).exec(self.db.conn()).await {
             Ok(inserted) => Ok(StaffAccount {
-                id: inserted.last_insert_id,
+                id: StaffId::new(inserted.last_insert_id),
                 username: new.username,
                 role: new.role,
                 unit: new.unit,
@@ -138,7 +138,7 @@ impl Accounts for SqlStore {
                     staff::Column::UnitCode,
                     Expr::value(change.unit.as_ref().map(|u| u.as_str().to_owned())),
                 )
-                .filter(staff::Column::Id.eq(id));
+                .filter(staff::Column::Id.eq(id.get()));
             if let Some(hash) = change.password_hash {
                 update = update.col_expr(staff::Column::PasswordHash, Expr::value(hash));
             }
@@ -203,7 +203,7 @@ impl Accounts for SqlStore {
             token_digest.into(),
             Utc::now().into(),
             expires_at.into(),
-            staff.into(),
+            staff.get().into(),
             password_hash.into(),
         ];
         let store = self.clone();
@@ -275,7 +275,7 @@ impl Accounts for SqlStore {
             let txn = store.db.conn().begin().await?;
             let row = staff_device::ActiveModel {
                 token_digest: Set(token_digest),
-                staff_id: Set(staff),
+                staff_id: Set(staff.get()),
                 created_at: Set(at),
                 last_used_at: Set(at),
             };
@@ -290,13 +290,13 @@ impl Accounts for SqlStore {
             let kept = Query::select()
                 .column(staff_device::Column::TokenDigest)
                 .from(staff_device::Entity)
-                .and_where(staff_device::Column::StaffId.eq(staff))
+                .and_where(staff_device::Column::StaffId.eq(staff.get()))
                 .order_by(staff_device::Column::LastUsedAt, sea_orm::Order::Desc)
                 .limit(keep)
                 .to_owned();
             // Both backends accept a limited subquery inside NOT IN.
             staff_device::Entity::delete_many()
-                .filter(staff_device::Column::StaffId.eq(staff))
+                .filter(staff_device::Column::StaffId.eq(staff.get()))
                 .filter(staff_device::Column::TokenDigest.not_in_subquery(kept))
                 .exec(&txn)
                 .await?;

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use mati_domain::comment::CommentStatus;
 use mati_domain::comment::{
     CitizenId, Comment, CommentChange, CommentEvent, CommentId, EventKind, NewComment, NewEvent, Response,
 };
 use mati_domain::flag::{FlagTally, NewFlag};
 use mati_domain::geography::UnitCode;
-use mati_domain::comment::CommentStatus;
 use mati_domain::ports::{Admit, CommentQuery, Comments, Inserted, Page, PageRequest};
 use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
@@ -33,12 +33,12 @@ fn unit(code: Option<&UnitCode>) -> Option<String> {
 
 fn event_row(comment_id: CommentId, event: &NewEvent) -> comment_event::ActiveModel {
     comment_event::ActiveModel {
-        comment_id: Set(comment_id),
+        comment_id: Set(comment_id.get()),
         kind: Set(event.kind.as_str().to_owned()),
         at: Set(event.at),
         unit_code: Set(unit(event.unit.as_ref())),
         from_unit_code: Set(unit(event.from_unit.as_ref())),
-        actor_id: Set(event.actor),
+        actor_id: Set(event.actor.map(|id| id.get())),
         note: Set(event.note.clone()),
         ..Default::default()
     }
@@ -95,7 +95,7 @@ async fn unjudged_flags(txn: &impl ConnectionTrait, id: CommentId) -> Result<Fla
         .select_only()
         .column_as(Expr::col(flag::Column::CitizenId).count(), "sessions")
         .column_as(Expr::col(flag::Column::AddressDigest).count_distinct(), "addresses")
-        .filter(flag::Column::CommentId.eq(id))
+        .filter(flag::Column::CommentId.eq(id.get()))
         .filter(flag::Column::JudgedAt.is_null())
         .into_tuple()
         .one(txn)
@@ -113,7 +113,7 @@ async fn judge_flags(txn: &impl ConnectionTrait, id: CommentId, decided_at: Date
     flag::Entity::update_many()
         .col_expr(flag::Column::JudgedAt, Expr::value(decided_at))
         .col_expr(flag::Column::AddressDigest, Expr::value(Option::<String>::None))
-        .filter(flag::Column::CommentId.eq(id))
+        .filter(flag::Column::CommentId.eq(id.get()))
         .filter(flag::Column::JudgedAt.is_null())
         .filter(flag::Column::CreatedAt.lte(decided_at))
         .exec(txn)
@@ -136,7 +136,7 @@ impl From<DbErr> for Refusal {
 impl SqlStore {
     async fn find_by_client_id(&self, author: CitizenId, client_id: &str) -> DomainResult<Option<Comment>> {
         let row = comment::Entity::find()
-            .filter(comment::Column::AuthorId.eq(author))
+            .filter(comment::Column::AuthorId.eq(author.get()))
             .filter(comment::Column::ClientId.eq(client_id))
             .one(self.db.conn())
             .await
@@ -152,7 +152,7 @@ impl SqlStore {
         let txn = self.db.conn().begin().await?;
         let updated = comment::Entity::update_many()
             .set(changed_columns(&change.comment))
-            .filter(comment::Column::Id.eq(id))
+            .filter(comment::Column::Id.eq(id.get()))
             .filter(comment::Column::Version.eq(change.expected_version))
             .exec(&txn)
             .await?;
@@ -166,10 +166,10 @@ impl SqlStore {
         }
         if let Some(answer) = &change.response {
             let row = response::ActiveModel {
-                comment_id: Set(id),
+                comment_id: Set(id.get()),
                 body: Set(answer.body.clone()),
                 unit_code: Set(answer.unit.as_str().to_owned()),
-                author_id: Set(answer.author),
+                author_id: Set(answer.author.get()),
                 created_at: Set(answer.at),
                 ..Default::default()
             };
@@ -191,7 +191,7 @@ impl SqlStore {
             status: Set(CommentStatus::Pending.as_str().to_owned()),
             assigned_unit: Set(None),
             is_public: Set(new.is_public),
-            author_id: Set(new.author),
+            author_id: Set(new.author.get()),
             client_id: Set(new.client_id.clone()),
             gender: Set(new.gender.map(|g| g.as_str().to_owned())),
             age_group: Set(new.age_group.map(|a| a.as_str().to_owned())),
@@ -233,7 +233,7 @@ impl SqlStore {
             actor: None,
             note: None,
         };
-        insert_events(&txn, model.id, &[submitted]).await?;
+        insert_events(&txn, CommentId::new(model.id), &[submitted]).await?;
         // Durable before anything reaches Redis: the relay moves it to the queue later.
         let relay = outbox::ActiveModel {
             topic: Set(crate::outbox::MODERATION.to_owned()),
@@ -335,8 +335,8 @@ impl Comments for SqlStore {
             let _write = store.db.write_guard().await;
             let txn = store.db.conn().begin().await?;
             let row = support::ActiveModel {
-                comment_id: Set(id),
-                citizen_id: Set(citizen),
+                comment_id: Set(id.get()),
+                citizen_id: Set(citizen.get()),
                 created_at: Set(at),
             };
             let inserted = support::Entity::insert(row)
@@ -349,7 +349,7 @@ impl Comments for SqlStore {
                         comment::Column::SupportCount,
                         Expr::col(comment::Column::SupportCount).add(1),
                     )
-                    .filter(comment::Column::Id.eq(id))
+                    .filter(comment::Column::Id.eq(id.get()))
                     .exec(&txn)
                     .await?;
             }
@@ -373,11 +373,11 @@ impl Comments for SqlStore {
             if store.db.backend() == sea_orm::DbBackend::Postgres {
                 // Concurrent flags of one comment queue here, so each counts the others
                 // and the one that reaches the threshold hides it.
-                comment::Entity::find_by_id(id).lock_exclusive().one(&txn).await?;
+                comment::Entity::find_by_id(id.get()).lock_exclusive().one(&txn).await?;
             }
             let row = flag::ActiveModel {
-                comment_id: Set(id),
-                citizen_id: Set(new.citizen),
+                comment_id: Set(id.get()),
+                citizen_id: Set(new.citizen.get()),
                 reason: Set(new.reason.clone()),
                 created_at: Set(new.at),
                 address_digest: Set(new.address.clone()),
@@ -402,7 +402,7 @@ impl Comments for SqlStore {
                     let hidden = comment::Entity::update_many()
                         .col_expr(comment::Column::Hidden, Expr::value(true))
                         .col_expr(comment::Column::Version, Expr::col(comment::Column::Version).add(1))
-                        .filter(comment::Column::Id.eq(id))
+                        .filter(comment::Column::Id.eq(id.get()))
                         .filter(comment::Column::Hidden.eq(false))
                         .exec(&txn)
                         .await?;
@@ -415,7 +415,7 @@ impl Comments for SqlStore {
                         insert_events(&txn, id, &[event]).await?;
                         let relay = outbox::ActiveModel {
                             topic: Set(crate::outbox::MODERATION.to_owned()),
-                            comment_id: Set(id),
+                            comment_id: Set(id.get()),
                             created_at: Set(new.at),
                             ..Default::default()
                         };

@@ -3,9 +3,10 @@
 
 use mati_domain::auth::{Role, StaffAccount};
 use mati_domain::category::Category;
-use mati_domain::comment::{AgeGroup, Comment, CommentEvent, EventKind, Gender, NewEvent, Response};
-use mati_domain::geography::{AdminLevel, AdminUnit, UnitCode};
 use mati_domain::comment::CommentStatus;
+use mati_domain::comment::{AgeGroup, Comment, CommentEvent, EventKind, Gender, NewEvent, Response};
+use mati_domain::comment::{CitizenId, CommentId, StaffId};
+use mati_domain::geography::{AdminLevel, AdminUnit, UnitCode};
 use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
 
@@ -49,7 +50,7 @@ pub(super) fn category(row: category::Model) -> DomainResult<Category> {
 
 pub(super) fn comment(row: comment::Model) -> DomainResult<Comment> {
     Ok(Comment {
-        id: row.id,
+        id: CommentId::new(row.id),
         tracking_code: TrackingCode::parse("t", &row.tracking_code)
             .map_err(|_| corrupt("tracking code", &row.tracking_code))?,
         body: row.body,
@@ -59,7 +60,7 @@ pub(super) fn comment(row: comment::Model) -> DomainResult<Comment> {
         status: CommentStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
         assigned_unit: opt_code(row.assigned_unit.as_deref())?,
         is_public: row.is_public,
-        author: row.author_id,
+        author: CitizenId::new(row.author_id),
         client_id: row.client_id,
         gender: row
             .gender
@@ -92,13 +93,13 @@ pub(super) fn comment(row: comment::Model) -> DomainResult<Comment> {
 pub(super) fn event(row: comment_event::Model) -> DomainResult<CommentEvent> {
     Ok(CommentEvent {
         id: row.id,
-        comment_id: row.comment_id,
+        comment_id: CommentId::new(row.comment_id),
         event: NewEvent {
             kind: EventKind::parse(&row.kind).ok_or_else(|| corrupt("event kind", &row.kind))?,
             at: row.at,
             unit: opt_code(row.unit_code.as_deref())?,
             from_unit: opt_code(row.from_unit_code.as_deref())?,
-            actor: row.actor_id,
+            actor: row.actor_id.map(StaffId::new),
             note: row.note,
         },
     })
@@ -107,17 +108,17 @@ pub(super) fn event(row: comment_event::Model) -> DomainResult<CommentEvent> {
 pub(super) fn response(row: response::Model) -> DomainResult<Response> {
     Ok(Response {
         id: row.id,
-        comment_id: row.comment_id,
+        comment_id: CommentId::new(row.comment_id),
         body: row.body,
         unit: code(&row.unit_code)?,
-        author: row.author_id,
+        author: StaffId::new(row.author_id),
         created_at: row.created_at,
     })
 }
 
 pub(super) fn staff(row: staff::Model) -> DomainResult<StaffAccount> {
     Ok(StaffAccount {
-        id: row.id,
+        id: StaffId::new(row.id),
         role: Role::parse(&row.role).ok_or_else(|| corrupt("role", &row.role))?,
         unit: opt_code(row.unit_code.as_deref())?,
         username: row.username,

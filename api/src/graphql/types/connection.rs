@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_anything_else() {
-        assert_eq!(parse_cursor(&cursor(42)), Ok(42));
+        assert_eq!(parse_cursor(&cursor(CommentId::new(42))), Ok(CommentId::new(42)));
         assert!(parse_cursor("42").is_err());
         assert!(parse_cursor(&URL_SAFE_NO_PAD.encode("user:42")).is_err());
     }

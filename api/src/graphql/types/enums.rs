@@ -2,9 +2,9 @@
 
 use async_graphql::Enum;
 use mati_domain::auth::Role as DomainRole;
+use mati_domain::comment::CommentStatus as DomainStatus;
 use mati_domain::comment::{AgeGroup as DomainAgeGroup, Gender as DomainGender};
 use mati_domain::geography::AdminLevel as DomainLevel;
-use mati_domain::comment::CommentStatus as DomainStatus;
 use mati_domain::service::RejectReason as DomainReason;
 
 macro_rules! mirror {

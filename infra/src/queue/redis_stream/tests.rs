@@ -65,11 +65,13 @@ async fn pending(queue: &RedisQueue, n: i64) -> CommentId {
         hidden: Set(false),
         ..Default::default()
     };
-    comment::Entity::insert(row)
-        .exec(queue.db.conn())
-        .await
-        .unwrap()
-        .last_insert_id
+    CommentId::new(
+        comment::Entity::insert(row)
+            .exec(queue.db.conn())
+            .await
+            .unwrap()
+            .last_insert_id,
+    )
 }
 
 /// A moderator decides the comment as the service does: the change commits, then the
@@ -77,7 +79,7 @@ async fn pending(queue: &RedisQueue, n: i64) -> CommentId {
 async fn decide(queue: &RedisQueue, id: CommentId) {
     comment::Entity::update_many()
         .col_expr(comment::Column::Status, CommentStatus::Routed.as_str().into())
-        .filter(comment::Column::Id.eq(id))
+        .filter(comment::Column::Id.eq(id.get()))
         .exec(queue.db.conn())
         .await
         .unwrap();
@@ -102,11 +104,14 @@ async fn a_comment_decided_while_the_queue_is_rebuilt_or_relayed_does_not_come_b
     queue.enqueue(&[relayed]).await.unwrap();
 
     assert_eq!(
-        queue.claim(7, 10).await.unwrap(),
+        queue.claim(StaffId::new(7), 10).await.unwrap(),
         [open],
         "only the comment still waiting is in the queue"
     );
-    assert!(queue.claim(8, 10).await.unwrap().is_empty(), "and only once");
+    assert!(
+        queue.claim(StaffId::new(8), 10).await.unwrap().is_empty(),
+        "and only once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,5 +120,5 @@ async fn a_claim_on_a_queue_never_built_builds_it_from_the_database_first() {
     let waiting = pending(&queue, 1).await;
     // Nothing was ever added to Redis: the claim script answers with the rebuild code,
     // read from the error's code, and the claim builds the queue and claims again.
-    assert_eq!(queue.claim(7, 10).await.unwrap(), [waiting]);
+    assert_eq!(queue.claim(StaffId::new(7), 10).await.unwrap(), [waiting]);
 }

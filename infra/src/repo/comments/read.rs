@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use mati_domain::DomainResult;
+use mati_domain::comment::CommentStatus;
 use mati_domain::comment::{Comment, CommentEvent, CommentId, Response};
 use mati_domain::geography::AdminLevel;
-use mati_domain::comment::CommentStatus;
 use mati_domain::ports::{CommentQuery, Page, PageRequest, Visibility};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
@@ -54,7 +54,7 @@ fn filtered(query: &CommentQuery) -> Select<comment::Entity> {
         None => select = select.filter(Column::Status.is_in(statuses(&PUBLISHED))),
     }
     if let Some(author) = query.author {
-        select = select.filter(Column::AuthorId.eq(author));
+        select = select.filter(Column::AuthorId.eq(author.get()));
     }
     if let Some(from) = query.created_from {
         select = select.filter(Column::CreatedAt.gte(from));
@@ -105,7 +105,7 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let rows = comment::Entity::find()
-            .filter(comment::Column::Id.is_in(ids.iter().copied()))
+            .filter(comment::Column::Id.is_in(ids.iter().map(|id| id.get())))
             .all(self.db.conn())
             .await
             .map_err(db_error)?;
@@ -115,7 +115,7 @@ impl SqlStore {
     pub(super) async fn comment_page(&self, query: &CommentQuery, page: PageRequest) -> DomainResult<Page> {
         let mut select = filtered(query);
         if let Some(after) = page.after {
-            select = select.filter(comment::Column::Id.lt(after));
+            select = select.filter(comment::Column::Id.lt(after.get()));
         }
         // Keyset pagination on the id: a cursor stays valid however many comments arrive.
         let mut rows = select
@@ -177,7 +177,7 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let rows = response::Entity::find()
-            .filter(response::Column::CommentId.is_in(ids.iter().copied()))
+            .filter(response::Column::CommentId.is_in(ids.iter().map(|id| id.get())))
             .order_by_asc(response::Column::Id)
             .all(self.db.conn())
             .await
@@ -190,7 +190,7 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let rows = comment_event::Entity::find()
-            .filter(comment_event::Column::CommentId.is_in(ids.iter().copied()))
+            .filter(comment_event::Column::CommentId.is_in(ids.iter().map(|id| id.get())))
             .order_by_asc(comment_event::Column::Id)
             .all(self.db.conn())
             .await
