@@ -63,40 +63,40 @@ fn clock(settings: &Settings) -> Arc<dyn Clock> {
 /// an import or a seed takes as long as it needs).
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
     let pool = PoolSettings {
-        max_connections: settings.database_max_connections,
-        acquire_timeout: settings.database_acquire_timeout,
+        max_connections: settings.database.max_connections,
+        acquire_timeout: settings.database.acquire_timeout,
         statement_timeout: None,
     };
-    Db::connect(settings.database_url.expose(), &pool).await
+    Db::connect(settings.database.url.expose(), &pool).await
 }
 
 /// A pool of the server: `max_connections`, with the configured statement timeout.
 async fn server_pool(settings: &Settings, max_connections: u32) -> anyhow::Result<Db> {
     let pool = PoolSettings {
         max_connections,
-        acquire_timeout: settings.database_acquire_timeout,
-        statement_timeout: settings.database_statement_timeout,
+        acquire_timeout: settings.database.acquire_timeout,
+        statement_timeout: settings.database.statement_timeout,
     };
-    Db::connect(settings.database_url.expose(), &pool).await
+    Db::connect(settings.database.url.expose(), &pool).await
 }
 
 /// How the shared parts are configured.
 pub fn shared_settings(settings: &Settings) -> SharedSettings {
     SharedSettings {
-        redis_url: settings.redis_url.as_ref().map(|url| url.expose().to_owned()),
-        redis_prefix: settings.redis_prefix.clone(),
-        lease: chrono::Duration::from_std(settings.moderation_lease).unwrap_or(chrono::Duration::minutes(5)),
+        redis_url: settings.redis.url.as_ref().map(|url| url.expose().to_owned()),
+        redis_prefix: settings.redis.prefix.clone(),
+        lease: chrono::Duration::from_std(settings.workflow.moderation_lease).unwrap_or(chrono::Duration::minutes(5)),
         quotas: Quotas::new(&settings.rate_limits),
-        heavy_reads: HeavyReadSettings::running(settings.stats_max_concurrent),
-        stats_cache: settings.stats_cache,
+        heavy_reads: HeavyReadSettings::running(settings.stats.max_concurrent),
+        stats_cache: settings.stats.cache,
     }
 }
 
 /// The tunable rules of the services, from the settings.
 pub fn rules(settings: &Settings) -> Rules {
     Rules {
-        citizen_session_idle: chrono::Duration::days(settings.citizen_session_idle_days.into()),
-        min_group_size: settings.min_group_size,
+        citizen_session_idle: chrono::Duration::days(settings.workflow.citizen_session_idle_days.into()),
+        min_group_size: settings.stats.min_group_size,
         ..Rules::default()
     }
 }
@@ -126,9 +126,9 @@ pub fn command_services(db: Db) -> anyhow::Result<Mati> {
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = start(&settings).await?;
-    let listener = TcpListener::bind(settings.listen)
+    let listener = TcpListener::bind(settings.http.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        .with_context(|| format!("cannot listen on {}", settings.http.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening");
     // The one line on standard output that scripts and tests wait for.
@@ -146,7 +146,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
     // Migrations and the first gazetteer load run without a statement timeout.
     let seeded = bootstrap::prepare(&connect(settings).await?).await?;
-    let db = server_pool(settings, settings.database_max_connections).await?;
+    let db = server_pool(settings, settings.database.max_connections).await?;
     if seeded.categories > 0 {
         tracing::info!(categories = seeded.categories, "categories loaded");
     }
@@ -166,29 +166,29 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
 
     spawn_escalation(
         services(background, &shared, clock.clone(), rules(settings)),
-        settings.escalation_interval,
+        settings.workflow.escalation_interval,
     );
     let mati = services(db.clone(), &shared, clock, rules(settings));
     let development = settings.environment == Environment::Development;
     let limits = Limits {
-        depth: settings.max_query_depth,
-        complexity: settings.max_query_complexity,
+        depth: settings.graphql.max_query_depth,
+        complexity: settings.graphql.max_query_complexity,
         introspection: development,
     };
     let state = AppState {
         schema: graphql::build_schema(mati.clone(), limits),
         mati,
         graphiql: development,
-        trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
-        shape: settings.shape,
-        max_batch: settings.max_batch,
-        allow_list: match &settings.allowed_queries {
+        trusted_proxies: Arc::new(settings.http.trusted_proxies.clone()),
+        shape: settings.graphql.shape,
+        max_batch: settings.graphql.max_batch,
+        allow_list: match &settings.graphql.allowed_queries {
             Some(path) => Some(Arc::new(AllowList::load(path).context("MATI_ALLOWED_QUERIES")?)),
             None => None,
         },
         sockets: SocketLimits {
-            slots: SocketSlots::new(settings.max_websockets_per_address),
-            init_timeout: settings.websocket_init_timeout,
+            slots: SocketSlots::new(settings.http.max_websockets_per_address),
+            init_timeout: settings.http.websocket_init_timeout,
         },
     };
     Ok(state)

@@ -9,7 +9,7 @@ use async_graphql::parser::{Error as ParseError, parse_query};
 use mati_domain::service::MAX_PAGE;
 
 /// The limits (settings `MATI_MAX_TOKENS`, `MATI_MAX_ALIASES`, `MATI_MAX_ROOT_FIELDS`,
-/// `MATI_MAX_DIRECTIVES`).
+/// `MATI_MAX_DIRECTIVES`, declared with their defaults in [`crate::settings::GraphqlSettings`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShapeLimits {
     /// Lexical tokens in the document.
@@ -20,17 +20,6 @@ pub struct ShapeLimits {
     pub root_fields: usize,
     /// Directives in the document.
     pub directives: usize,
-}
-
-impl Default for ShapeLimits {
-    fn default() -> Self {
-        Self {
-            tokens: 3000,
-            aliases: 30,
-            root_fields: 20,
-            directives: 20,
-        }
-    }
 }
 
 /// Page size when `first` is not given.
@@ -293,7 +282,12 @@ mod tests {
 
     #[test]
     fn a_query_nested_deeper_than_the_parser_goes_is_over_a_limit() {
-        let limits = ShapeLimits::default();
+        let limits = ShapeLimits {
+            tokens: 1000,
+            aliases: 30,
+            root_fields: 20,
+            directives: 20,
+        };
         let nested = |depth: usize| format!("{}a{}", "{ b ".repeat(depth), " }".repeat(depth));
         assert_eq!(check(&nested(60), &limits), Ok(Kind::Query));
         assert!(check(&nested(70), &limits).is_err_and(|m| m.contains("nested deeper")));

@@ -62,7 +62,7 @@ pub fn admit(
 /// Mati's schema type.
 pub type MatiSchema = Schema<Query, Mutation, Subscription>;
 
-/// Limits on what one request may ask.
+/// Limits on what one request may ask (from the settings, which hold their defaults).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Deepest selection.
@@ -71,16 +71,6 @@ pub struct Limits {
     pub complexity: usize,
     /// Whether introspection and suggestions are on (development).
     pub introspection: bool,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            depth: 15,
-            complexity: 3000,
-            introspection: true,
-        }
-    }
 }
 
 /// Builds the schema over the application services.

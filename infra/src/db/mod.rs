@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::migration::Migrator;
 
-/// Pool settings.
+/// Pool settings (the server's come from its settings, which hold the defaults).
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
     /// Most connections held open.
@@ -29,11 +29,13 @@ pub struct PoolSettings {
     pub statement_timeout: Option<Duration>,
 }
 
+/// A small pool for this crate's tests.
+#[cfg(test)]
 impl Default for PoolSettings {
     fn default() -> Self {
         Self {
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(3),
+            max_connections: 4,
+            acquire_timeout: Duration::from_secs(10),
             statement_timeout: None,
         }
     }
