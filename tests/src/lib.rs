@@ -1,5 +1,6 @@
 //! `TestApp`: starts the real `mati` binary on port 0 against an isolated database (a
-//! fresh SQLite file, or a fresh PostgreSQL database) and speaks HTTP to it.
+//! fresh SQLite file, or a fresh PostgreSQL database) and speaks HTTP to it, in the
+//! product's verbs (`submit`, `approve`, `respond`, …) or in plain GraphQL.
 //!
 //! PostgreSQL comes from `MATI_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`). When it cannot be reached the test is
@@ -14,12 +15,18 @@
 mod accounts;
 mod app;
 mod backend;
+pub mod documents;
 mod http;
 mod process;
 mod redis;
+mod submission;
+mod verbs;
 
 pub use self::redis::{PrivateRedis, redis_prefix, redis_url};
 pub use app::{TestApp, binary};
 pub use backend::{Backend, TestDb, backends_required, postgres_url};
-pub use http::first_error;
+pub use documents::{ACKNOWLEDGE, CLAIM, FLAG, MODERATE, RATE, REFER, RESOLVE, RESPOND, SUBMIT, SUPPORT};
+pub use http::{Call, Caller, NOBODY, Reply, first_error};
 pub use process::{run, run_with_stdin};
+pub use submission::Submission;
+pub use verbs::CommentId;
