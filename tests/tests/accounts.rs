@@ -2,12 +2,9 @@
 //! idempotent submission.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
-use mati_tests::{Backend, TestApp, both_backends, run_with_stdin};
+use mati_tests::{Backend, Submission, TestApp, both_backends, run_with_stdin};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
-
-const SUBMIT: &str =
-    "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id trackingCode } } }";
 
 async fn column(app: &TestApp, sql: &str) -> Vec<String> {
     let db = Database::connect(app.db.url()).await.unwrap();
@@ -293,17 +290,15 @@ both_backends!(
 
 async fn a_retried_submission_returns_the_first_comment(app: TestApp) {
     let citizen = app.citizen().await;
-    let input = json!({ "input": { "body": "Streetlight on road 2004 is out.", "categoryCode": "PUBLIC_ORDER", "communeCode": "120101", "clientId": "phone-42-comment-1" } });
-    let first = app.ok(Some(&citizen), SUBMIT, input.clone()).await;
-    let again = app.ok(Some(&citizen), SUBMIT, input.clone()).await;
+    let comment =
+        Submission::new("120101", "PUBLIC_ORDER", "Streetlight on road 2004 is out.").client_id("phone-42-comment-1");
+    let first = app.submit(&citizen, &comment).await;
+    let again = app.submit(&citizen, &comment).await;
     assert_eq!(first, again);
     // Another phone may use the same clientId for its own comment.
     let other = app.citizen().await;
-    let theirs = app.ok(Some(&other), SUBMIT, input).await;
-    assert_ne!(
-        first["submitComment"]["comment"]["id"],
-        theirs["submitComment"]["comment"]["id"]
-    );
+    let theirs = app.submit(&other, &comment).await;
+    assert_ne!(first["id"], theirs["id"]);
 }
 both_backends!(
     a_retried_submission_returns_the_first_comment,
@@ -312,13 +307,12 @@ both_backends!(
 
 async fn twenty_concurrent_retries_make_exactly_one_comment(app: TestApp) {
     let citizen = app.citizen().await;
-    let input = json!({ "input": { "body": "Water pump broken since Monday.", "categoryCode": "WATER_SANITATION", "communeCode": "120101", "clientId": "retry-storm" } });
-    let requests = (0..20).map(|_| app.ok(Some(&citizen), SUBMIT, input.clone()));
+    let comment =
+        Submission::new("120101", "WATER_SANITATION", "Water pump broken since Monday.").client_id("retry-storm");
+    let requests = (0..20).map(|_| app.submit(&citizen, &comment).into_future());
     let answers = futures::future::join_all(requests).await;
-    let ids: std::collections::BTreeSet<String> = answers
-        .iter()
-        .map(|a| a["submitComment"]["comment"]["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids: std::collections::BTreeSet<String> =
+        answers.iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), 1, "every retry gets the first comment");
     let rows = column(
         &app,

@@ -10,7 +10,7 @@
 //! with a phone number in the body.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
-use mati_tests::{Backend, TestApp};
+use mati_tests::{Backend, Submission, TestApp};
 use serde_json::{Value, json};
 
 use Check::{Any, Body, Lists};
@@ -91,8 +91,6 @@ const SUBMIT: &str = r#"mutation { submitComment(input: { body: "The street ligh
   categoryCode: "LOCAL_ROADS", communeCode: "120101" }) { comment { id } } }"#;
 const SUBMIT_BAD: &str = r#"mutation { submitComment(input: { body: "The street light by the pagoda is broken",
   categoryCode: "LOCAL_ROADS", communeCode: "999999" }) { comment { id } } }"#;
-const SUBMIT_AS: &str =
-    "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id trackingCode } } }";
 const APPROVE: &str = "mutation($id: ID!) { moderateComment(id: $id, decision: APPROVE) { id } }";
 const REJECT: &str = "mutation($id: ID!) { moderateComment(id: $id, decision: REJECT) { id } }";
 const ACK: &str = "mutation($id: ID!) { acknowledgeComment(id: $id) { id } }";
@@ -212,14 +210,16 @@ struct World<'a> {
     login_password: String,
 }
 
-async fn submit(app: &TestApp, token: &str, public: bool) -> Fix {
+/// A new comment of the matrix, written by `token`, with a phone number in its body.
+async fn written(app: &TestApp, token: &str, public: bool) -> Fix {
     let n = uuid::Uuid::new_v4().simple().to_string();
-    let input = json!({
-        "body": format!("The drain by the market is blocked, call me on {PHONE} (report {})", &n[..8]),
-        "categoryCode": "LOCAL_ROADS", "communeCode": "120101", "isPublic": public,
-    });
-    let data = app.ok(Some(token), SUBMIT_AS, json!({ "input": input })).await;
-    let comment = &data["submitComment"]["comment"];
+    let body = format!(
+        "The drain by the market is blocked, call me on {PHONE} (report {})",
+        &n[..8]
+    );
+    let comment = app
+        .submit(token, &Submission::new("120101", "LOCAL_ROADS", body).public(public))
+        .await;
     Fix {
         id: comment["id"].as_str().unwrap().to_owned(),
         code: comment["trackingCode"].as_str().unwrap().to_owned(),
@@ -237,9 +237,9 @@ impl<'a> World<'a> {
             app.staff("admin", "admin.one", None).await,
         ];
         let author = app.citizen().await;
-        let public = submit(app, &author, true).await;
-        let private = submit(app, &author, false).await;
-        let pending = submit(app, &author, true).await;
+        let public = written(app, &author, true).await;
+        let private = written(app, &author, false).await;
+        let pending = written(app, &author, true).await;
         let login_password = app.add_staff("monitor", "probe.login", None).await;
         app.add_staff("monitor", "probe.update", None).await;
         let world = Self {
@@ -270,7 +270,7 @@ impl<'a> World<'a> {
             self.pool = (self.app.citizen().await, 0);
         }
         self.pool.1 += 1;
-        let fix = submit(self.app, &self.pool.0, true).await;
+        let fix = written(self.app, &self.pool.0, true).await;
         let steps: &[&str] = match stage {
             Pending => &[],
             Routed => &[APPROVE],

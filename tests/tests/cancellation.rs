@@ -6,11 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mati_tests::{Backend, TestApp, run};
+use mati_tests::{Backend, SUBMIT, Submission, TestApp, run};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::json;
-
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }";
 
 /// Submissions sent at once, each abandoned after a random moment.
 const SUBMISSIONS: usize = 600;
@@ -40,13 +38,13 @@ async fn typical_latency(app: &TestApp, citizen: &str) -> Duration {
     for n in 0..CONCURRENCY * 2 {
         let (client, base, citizen) = (app.client.clone(), app.base.clone(), citizen.to_owned());
         rounds.push(tokio::spawn(async move {
-            let input = json!({ "body": format!("ផ្លូវខូចខាតធ្ងន់ធ្ងរ warm-up {n}"), "categoryCode": "LOCAL_ROADS",
-                                "communeCode": "120101", "clientId": format!("warm-up-{n}") });
+            let comment = Submission::new("120101", "LOCAL_ROADS", format!("ផ្លូវខូចខាតធ្ងន់ធ្ងរ warm-up {n}"))
+                .client_id(format!("warm-up-{n}"));
             let started = std::time::Instant::now();
             let response = client
                 .post(format!("{base}/graphql"))
                 .bearer_auth(citizen)
-                .json(&json!({ "query": SUBMIT, "variables": { "input": input } }))
+                .json(&json!({ "query": SUBMIT, "variables": comment.variables() }))
                 .send()
                 .await
                 .unwrap();
@@ -80,16 +78,12 @@ async fn cancelled_submissions_leave_nothing_half_done(app: TestApp) {
                 if n >= SUBMISSIONS {
                     break;
                 }
-                let input = json!({
-                    "body": format!("ផ្លូវខូចខាតធ្ងន់ធ្ងរ លេខ {n} ({worker})"),
-                    "categoryCode": "LOCAL_ROADS",
-                    "communeCode": "120101",
-                    "clientId": format!("cancel-{n}"),
-                });
+                let body = format!("ផ្លូវខូចខាតធ្ងន់ធ្ងរ លេខ {n} ({worker})");
+                let comment = Submission::new("120101", "LOCAL_ROADS", body).client_id(format!("cancel-{n}"));
                 let request = client
                     .post(format!("{base}/graphql"))
                     .bearer_auth(&citizen)
-                    .json(&json!({ "query": SUBMIT, "variables": { "input": input } }))
+                    .json(&json!({ "query": SUBMIT, "variables": comment.variables() }))
                     .send();
                 // From nothing to twice the typical time: before, during and after each
                 // statement of the submission's transaction.
@@ -147,15 +141,9 @@ async fn cancelled_submissions_leave_nothing_half_done(app: TestApp) {
         assert_eq!(open, 0, "no pooled connection sits idle inside a transaction");
     }
     // The connections serve the next requests normally.
-    let data = app
-        .ok(
-            Some(&citizen),
-            SUBMIT,
-            json!({ "input": { "body": "ផ្លូវខូចខាតធ្ងន់ធ្ងរណាស់", "categoryCode": "LOCAL_ROADS",
-                               "communeCode": "120101", "clientId": "after-the-storm" } }),
-        )
-        .await;
-    assert!(data["submitComment"]["comment"]["id"].is_string());
+    let comment = Submission::new("120101", "LOCAL_ROADS", "ផ្លូវខូចខាតធ្ងន់ធ្ងរណាស់").client_id("after-the-storm");
+    let comment = app.submit(&citizen, &comment).await;
+    assert!(comment["id"].is_string());
     let log = app.log();
     for symptom in [
         "transaction in progress",

@@ -5,12 +5,9 @@
 use std::time::Duration;
 
 use chrono::DateTime;
-use mati_tests::{Backend, TestApp, both_backends};
+use mati_tests::{Backend, Submission, TestApp, both_backends};
 use serde_json::{Value, json};
 
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }";
-const APPROVE: &str =
-    "mutation($id: ID!) { moderateComment(id: $id, decision: APPROVE) { routedAt dueAt acknowledgeDueAt } }";
 const SET: &str = "mutation($l: AdminLevel!, $c: ID, $a: Int!, $r: Int!) {
   setDeadlineRule(level: $l, categoryCode: $c, acknowledgeWithinHours: $a, respondWithinHours: $r) {
     level categoryCode acknowledgeWithinHours respondWithinHours
@@ -23,15 +20,9 @@ fn hours_between(from: &Value, to: &Value) -> i64 {
     (to - from).num_hours()
 }
 
-async fn submit_and_approve(app: &TestApp, moderator: &str, category: &str) -> (String, Value) {
-    let citizen = app.citizen().await;
-    let input = json!({ "input": { "body": "Please repair the culvert near the market.", "categoryCode": category, "communeCode": "120101" } });
-    let id = app.ok(Some(&citizen), SUBMIT, input).await["submitComment"]["comment"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let approved = app.ok(Some(moderator), APPROVE, json!({ "id": id })).await["moderateComment"].clone();
-    (id, approved)
+/// A request to repair a culvert in Tonle Basak (120101).
+fn culvert(category: &str) -> Submission {
+    Submission::new("120101", category, "Please repair the culvert near the market.")
 }
 
 async fn admins_set_deadlines_and_new_routings_follow_them(app: TestApp) {
@@ -60,13 +51,13 @@ async fn admins_set_deadlines_and_new_routings_follow_them(app: TestApp) {
     assert_eq!(rule["setDeadlineRule"]["respondWithinHours"], 48);
 
     // The most specific rule applies; other categories take the level's rule.
-    let (_, roads) = submit_and_approve(&app, &moderator, "LOCAL_ROADS").await;
+    let roads = app.ready(&moderator, &culvert("LOCAL_ROADS")).await;
     assert_eq!(hours_between(&roads["routedAt"], &roads["acknowledgeDueAt"]), 12);
     assert_eq!(hours_between(&roads["routedAt"], &roads["dueAt"]), 48);
-    let (_, water) = submit_and_approve(&app, &moderator, "WATER_SANITATION").await;
+    let water = app.ready(&moderator, &culvert("WATER_SANITATION")).await;
     assert_eq!(hours_between(&water["routedAt"], &water["dueAt"]), 120);
     // Levels without a rule keep the defaults of 3 and 15 days.
-    let (_, waste) = submit_and_approve(&app, &moderator, "SOLID_WASTE").await;
+    let waste = app.ready(&moderator, &culvert("SOLID_WASTE")).await;
     assert_eq!(hours_between(&waste["routedAt"], &waste["acknowledgeDueAt"]), 72);
     assert_eq!(hours_between(&waste["routedAt"], &waste["dueAt"]), 360);
 
@@ -111,17 +102,12 @@ async fn overdue_comments_escalate_once_per_level_across_three_replicas() {
 
     let mut ids = Vec::new();
     for _ in 0..6 {
-        ids.push(submit_and_approve(&second, &moderator, "LOCAL_ROADS").await.0);
+        let routed = second.ready(&moderator, &culvert("LOCAL_ROADS")).await;
+        ids.push(routed["id"].as_str().unwrap().to_owned());
     }
     // One comment is answered in time and must never move.
     let answered = ids.pop().unwrap();
-    first
-        .ok(
-            Some(&official),
-            "mutation($id: ID!) { respondToComment(id: $id, body: \"Crew sent today.\") { status } }",
-            json!({ "id": answered }),
-        )
-        .await;
+    first.respond(&official, &answered, "Crew sent today.").await;
 
     // Two hours to answer at each level: about four real seconds to reach the province.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

@@ -3,30 +3,21 @@
 //! reaches a client.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use mati_tests::{Backend, TestApp, both_backends, first_error};
+use mati_tests::{Backend, NOBODY, SUBMIT, Submission, TestApp, both_backends, first_error};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) {
-    submitComment(input: $input) { comment { id trackingCode body status } }
-}";
-
-/// A valid submission (Tonle Basak, Phnom Penh, village Phum Muoy) with `overrides`.
-fn input(overrides: Value) -> Value {
-    let mut input = json!({
-        "body": "The road to the market is full of holes",
-        "categoryCode": "LOCAL_ROADS",
-        "communeCode": "120101",
-        "villageCode": "12010101",
-    });
-    for (key, value) in overrides.as_object().expect("overrides are an object") {
-        input[key] = value.clone();
-    }
-    input
+/// A valid submission (Tonle Basak, Phnom Penh, village Phum Muoy).
+fn valid() -> Submission {
+    Submission::new("120101", "LOCAL_ROADS", "The road to the market is full of holes").village("12010101")
 }
 
-async fn submit(app: &TestApp, token: Option<&str>, overrides: Value) -> Value {
-    app.graphql(token, SUBMIT, json!({ "input": input(overrides) })).await
+/// A valid submission with `overrides`.
+fn valid_with(overrides: Value) -> Submission {
+    let overrides = overrides.as_object().expect("overrides are an object");
+    overrides
+        .iter()
+        .fold(valid(), |submission, (key, value)| submission.with(key, value.clone()))
 }
 
 /// Asserts that `response` failed with BAD_USER_INPUT on `field`, with a Khmer message.
@@ -74,7 +65,7 @@ async fn invalid_submissions(app: TestApp) {
     ];
     for (field, overrides) in cases {
         let case: String = overrides.to_string().chars().take(80).collect();
-        let response = submit(&app, Some(&token), overrides).await;
+        let response = app.submit(&token, &valid_with(overrides)).response().await;
         assert_bad_input(&response, field, &case);
     }
 
@@ -83,11 +74,17 @@ async fn invalid_submissions(app: TestApp) {
         ("ten stacked clusters", "ក្រ".repeat(10)),
         ("2000 stacked clusters", "ក្រ".repeat(2000)),
     ] {
-        let response = submit(&app, Some(&token), json!({ "body": body })).await;
+        let response = app
+            .submit(&token, &valid_with(json!({ "body": body })))
+            .response()
+            .await;
         assert!(response.get("errors").is_none(), "{case}: {response:#}");
         assert_eq!(response["data"]["submitComment"]["comment"]["body"], body, "{case}");
     }
-    let response = submit(&app, Some(&token), json!({ "clientId": "c".repeat(64) })).await;
+    let response = app
+        .submit(&token, &valid_with(json!({ "clientId": "c".repeat(64) })))
+        .response()
+        .await;
     assert!(response.get("errors").is_none(), "64-character clientId: {response:#}");
 
     // Nothing rejected was stored: only the three accepted comments wait for moderation.
@@ -113,10 +110,8 @@ async fn nfc_normalised(app: TestApp) {
         ),
         ("  ផ្លូវនៅភូមិខូចខាតខ្លាំងណាស់\r\nសូមជួសជុល  ", "ផ្លូវនៅភូមិខូចខាតខ្លាំងណាស់\nសូមជួសជុល"),
     ] {
-        let data = app
-            .ok(Some(&token), SUBMIT, json!({ "input": input(json!({ "body": sent })) }))
-            .await;
-        assert_eq!(data["submitComment"]["comment"]["body"], stored, "sent {sent:?}");
+        let comment = app.submit(&token, &valid_with(json!({ "body": sent }))).await;
+        assert_eq!(comment["body"], stored, "sent {sent:?}");
     }
 }
 
@@ -125,7 +120,7 @@ both_backends!(
     credentials
 );
 async fn credentials(app: TestApp) {
-    let response = submit(&app, None, json!({})).await;
+    let response = app.submit(NOBODY, &valid()).response().await;
     assert_eq!(codes(&response), ["UNAUTHENTICATED"], "{response:#}");
     assert!(
         first_error(&response)["extensions"]["messageKm"].is_string(),
@@ -152,7 +147,7 @@ async fn credentials(app: TestApp) {
     let inbox = "{ inbox { totalCount edges { node { id } } } }";
     assert_eq!(app.error_code(Some(&moderator), inbox, json!({})).await, "FORBIDDEN");
     // Staff cannot pose as citizens.
-    let response = submit(&app, Some(&moderator), json!({})).await;
+    let response = app.submit(&moderator, &valid()).response().await;
     assert_eq!(codes(&response), ["FORBIDDEN"], "{response:#}");
 }
 
@@ -235,38 +230,22 @@ both_backends!(
 async fn moderation(app: TestApp) {
     let citizen = app.citizen().await;
     let moderator = app.staff("moderator", "moderator_conflicts", None).await;
-    let data = app
-        .ok(Some(&citizen), SUBMIT, json!({ "input": input(json!({})) }))
-        .await;
-    let id = data["submitComment"]["comment"]["id"].as_str().unwrap().to_owned();
-    let moderate = "mutation($id: ID!, $decision: ModerationDecision!, $reason: RejectReason) {
-        moderateComment(id: $id, decision: $decision, reason: $reason) { status }
-    }";
+    let id = app.submit(&citizen, &valid()).await["id"].as_str().unwrap().to_owned();
 
     let response = app
-        .graphql(Some(&moderator), moderate, json!({ "id": id, "decision": "REJECT" }))
+        .moderate(&moderator, json!({ "id": id, "decision": "REJECT" }))
+        .response()
         .await;
     assert_bad_input(&response, "reason", "REJECT without a reason");
-    let response = app
-        .graphql(
-            Some(&moderator),
-            moderate,
-            json!({ "id": "abc", "decision": "APPROVE" }),
-        )
-        .await;
+    let response = app.approve(&moderator, "abc").response().await;
     assert_bad_input(&response, "id", "moderating id \"abc\"");
 
-    let approved = app
-        .ok(Some(&moderator), moderate, json!({ "id": id, "decision": "APPROVE" }))
-        .await;
-    assert_eq!(approved["moderateComment"]["status"], "ROUTED", "{approved:#}");
-    let again = json!({ "id": id, "decision": "APPROVE" });
-    assert_eq!(app.error_code(Some(&moderator), moderate, again).await, "CONFLICT");
-    let reject = json!({ "id": id, "decision": "REJECT", "reason": "SPAM" });
-    assert_eq!(app.error_code(Some(&moderator), moderate, reject).await, "CONFLICT");
+    let approved = app.approve(&moderator, &id).await;
+    assert_eq!(approved["status"], "ROUTED", "{approved:#}");
+    assert_eq!(app.approve(&moderator, &id).error_code().await, "CONFLICT");
+    assert_eq!(app.reject(&moderator, &id, "SPAM").error_code().await, "CONFLICT");
     // The citizen cannot moderate at all.
-    let own = json!({ "id": id, "decision": "APPROVE" });
-    assert_eq!(app.error_code(Some(&citizen), moderate, own).await, "FORBIDDEN");
+    assert_eq!(app.approve(&citizen, &id).error_code().await, "FORBIDDEN");
 }
 
 both_backends!(
@@ -379,11 +358,8 @@ both_backends!(
 );
 async fn database_failures(app: TestApp) {
     let token = app.citizen().await;
-    let data = app.ok(Some(&token), SUBMIT, json!({ "input": input(json!({})) })).await;
-    let tracking_code = data["submitComment"]["comment"]["trackingCode"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let comment = app.submit(&token, &valid()).await;
+    let tracking_code = comment["trackingCode"].as_str().unwrap().to_owned();
 
     let db = Database::connect(app.db.url()).await.unwrap();
     let cascade = if app.backend() == Backend::Postgres {
@@ -395,7 +371,7 @@ async fn database_failures(app: TestApp) {
         .await
         .unwrap();
 
-    let log = assert_internal(&app, Some(&token), SUBMIT, json!({ "input": input(json!({})) })).await;
+    let log = assert_internal(&app, Some(&token), SUBMIT, valid().variables()).await;
     assert!(
         names_missing_table(&log, "comment_events"),
         "the log lacks the detail:\n{log}"
@@ -417,7 +393,7 @@ async fn database_failures(app: TestApp) {
         names_missing_table(&log, "comments"),
         "the log lacks the detail:\n{log}"
     );
-    let log = assert_internal(&app, Some(&token), SUBMIT, json!({ "input": input(json!({})) })).await;
+    let log = assert_internal(&app, Some(&token), SUBMIT, valid().variables()).await;
     assert!(
         names_missing_table(&log, "comments"),
         "the log lacks the detail:\n{log}"

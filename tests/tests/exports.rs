@@ -7,19 +7,12 @@
 use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, stream};
-use mati_tests::{Backend, TestApp};
+use mati_tests::{Backend, Submission, TestApp};
 use serde_json::{Value, json};
 
 const HEADER: &str = "tracking_code,created_at,routed_at,status,category_code,category_en,commune_code,\
 commune_en,commune_km,district_code,province_code,assigned_unit_code,due_at,first_response_at,\
 resolved_at,is_overdue,support_count,response_count,body";
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) {
-  submitComment(input: $input) { comment { id trackingCode createdAt } }
-}";
-const MODERATE: &str = "mutation($id: ID!, $d: ModerationDecision!, $r: RejectReason) {
-  moderateComment(id: $id, decision: $d, reason: $r) { status }
-}";
-const RESPOND: &str = "mutation($id: ID!, $b: String!) { respondToComment(id: $id, body: $b) { status } }";
 /// Thousands of submissions from one session and one address.
 const LIMITS: [(&str, &str); 2] = [
     ("MATI_RATE_LIMIT_SUBMIT_PER_TOKEN", "100000/60s"),
@@ -65,20 +58,16 @@ impl<'a> Seed<'a> {
         }
     }
 
-    /// A pending comment: `{ id trackingCode createdAt }`.
+    /// A pending comment (with its `id`, `trackingCode` and `createdAt`).
     async fn submit(&self, body: &str, category: &str, commune: &str, public: bool) -> Value {
-        let input = json!({ "body": body, "categoryCode": category, "communeCode": commune, "isPublic": public });
-        let data = self
-            .app
-            .ok(Some(&self.citizen), SUBMIT, json!({ "input": input }))
-            .await;
-        data["submitComment"]["comment"].clone()
+        let comment = Submission::new(commune, category, body).public(public);
+        self.app.submit(&self.citizen, &comment).await
     }
 
     async fn decide(&self, comment: &Value, decision: &str) -> String {
-        let vars = json!({ "id": comment["id"], "d": decision, "r": "SPAM" });
-        let data = self.app.ok(Some(&self.moderator), MODERATE, vars).await;
-        data["moderateComment"]["status"].as_str().unwrap().to_owned()
+        let vars = json!({ "id": comment["id"], "decision": decision, "reason": "SPAM" });
+        let decided = self.app.moderate(&self.moderator, vars).await;
+        decided["status"].as_str().unwrap().to_owned()
     }
 
     /// An approved comment.
@@ -182,9 +171,8 @@ async fn only_public_published_comments_are_exported_redacted(app: TestApp) {
             true,
         )
         .await;
-    let vars = json!({ "id": phone["id"], "b": "A team comes on Monday." });
     assert_eq!(
-        app.ok(Some(&official), RESPOND, vars).await["respondToComment"]["status"],
+        app.respond(&official, &phone["id"], "A team comes on Monday.").await["status"],
         "RESPONDED"
     );
     let khmer_body = "ផ្លូវទៅសាលារៀនជន់លិចរាល់រដូវវស្សា។ \"ស្ពាន\" ខូច";
@@ -264,8 +252,7 @@ async fn the_filters_of_the_listing_and_a_period_select_rows(app: TestApp) {
     let c = seed
         .approved("The drain by the school is blocked", "LOCAL_ROADS", "120201", true)
         .await;
-    let vars = json!({ "id": c["id"], "b": "Cleared today." });
-    app.ok(Some(&official), RESPOND, vars).await;
+    app.respond(&official, &c["id"], "Cleared today.").await;
     let at = |c: &Value| c["createdAt"].as_str().unwrap().to_owned();
     let (a_at, b_at, c_at) = (at(&a), at(&b), at(&c));
 

@@ -3,31 +3,18 @@
 //! flags it saw: they are kept, never count again, and their sessions cannot flag again.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
-use mati_tests::{Backend, TestApp};
+use mati_tests::{Backend, Submission, TestApp};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
-const FLAG: &str = "mutation($id: ID!) { flagComment(id: $id, reason: ABUSIVE) }";
-const MODERATE: &str = "mutation($id: ID!, $d: ModerationDecision!, $r: RejectReason) {
-  moderateComment(id: $id, decision: $d, reason: $r) { status events { kind note } }
-}";
 const ONE: &str = "query($id: ID!) { comment(id: $id) { id status } }";
 const ONE_WITH_EVENTS: &str = "query($id: ID!) { comment(id: $id) { events { kind } } }";
 
+/// A published comment of a fresh citizen; its id.
 async fn published(app: &TestApp, moderator: &str) -> Value {
-    let citizen = app.citizen().await;
-    let input = json!({ "input": { "body": "The commune chief insulted us at the meeting.", "categoryCode": "OFFICIAL_CONDUCT", "communeCode": "120101" } });
-    let data = app
-        .ok(
-            Some(&citizen),
-            "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }",
-            input,
-        )
-        .await;
-    let id = data["submitComment"]["comment"]["id"].clone();
-    app.ok(Some(moderator), MODERATE, json!({ "id": id, "d": "APPROVE" }))
-        .await;
-    id
+    let body = "The commune chief insulted us at the meeting.";
+    let comment = Submission::new("120101", "OFFICIAL_CONDUCT", body);
+    app.ready(moderator, &comment).await["id"].clone()
 }
 
 /// Starts `mati` behind a trusted proxy (127.0.0.1), so that each request may name its
@@ -59,20 +46,8 @@ macro_rules! behind_a_proxy {
 
 /// `citizen` flags `id` from the client `address`; whether the flag was new.
 async fn flag_from(app: &TestApp, citizen: &str, address: &str, id: &Value) -> bool {
-    let response: Value = app
-        .client
-        .post(format!("{}/graphql", app.base))
-        .bearer_auth(citizen)
-        .header("X-Forwarded-For", address)
-        .json(&json!({ "query": FLAG, "variables": { "id": id } }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(response.get("errors").is_none(), "{response:#}\n{}", app.log());
-    response["data"]["flagComment"].as_bool().unwrap()
+    let flagged = app.flag(citizen, id, "ABUSIVE").forwarded_for(address).await;
+    flagged.as_bool().unwrap()
 }
 
 /// Fresh sessions flag `id`, one from each address; their tokens.
@@ -135,25 +110,14 @@ async fn three_flags_hide_a_comment_until_a_moderator_restores_it(app: TestApp) 
     );
     let queue = app.ok(Some(&moderator), "{ moderationQueue { id } }", json!({})).await;
     assert_eq!(queue["moderationQueue"][0]["id"], id, "back with the moderators");
-    let claimed = app
-        .ok(
-            Some(&moderator),
-            "mutation { claimModerationItems(count: 5) { id } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(claimed["claimModerationItems"][0]["id"], id);
+    let claimed = app.claim(&moderator, 5).await;
+    assert_eq!(claimed[0]["id"], id);
     // Flagging a hidden comment is not possible.
     let fourth = app.citizen().await;
-    assert_eq!(
-        app.error_code(Some(&fourth), FLAG, json!({ "id": id })).await,
-        "NOT_FOUND"
-    );
+    assert_eq!(app.flag(&fourth, &id, "ABUSIVE").error_code().await, "NOT_FOUND");
 
-    let restored = app
-        .ok(Some(&moderator), MODERATE, json!({ "id": id, "d": "APPROVE" }))
-        .await;
-    let kinds: Vec<&str> = restored["moderateComment"]["events"]
+    let restored = app.approve(&moderator, &id).await;
+    let kinds: Vec<&str> = restored["events"]
         .as_array()
         .unwrap()
         .iter()
@@ -161,7 +125,7 @@ async fn three_flags_hide_a_comment_until_a_moderator_restores_it(app: TestApp) 
         .collect();
     assert_eq!(kinds.iter().filter(|k| **k == "FLAGGED").count(), 3);
     assert_eq!(kinds[kinds.len() - 2..], ["HIDDEN", "RESTORED"]);
-    assert_eq!(restored["moderateComment"]["status"], "ROUTED");
+    assert_eq!(restored["status"], "ROUTED");
     assert_eq!(public_count(&app).await, 1);
     assert!(
         app.ok(Some(&moderator), "{ moderationQueue { id } }", json!({})).await["moderationQueue"]
@@ -182,8 +146,7 @@ async fn a_restored_comment_is_not_hidden_again_by_the_sessions_that_flagged_it(
     let id = published(&app, &moderator).await;
     let first = flag_from_each(&app, &id, &["198.51.100.1", "198.51.100.2", "198.51.100.3"]).await;
     assert_eq!(public_count(&app).await, 0, "hidden");
-    app.ok(Some(&moderator), MODERATE, json!({ "id": id, "d": "APPROVE" }))
-        .await;
+    app.approve(&moderator, &id).await;
     assert_eq!(public_count(&app).await, 1, "restored");
 
     // The same sessions, even from new addresses, cannot flag again to hide it again.
@@ -234,20 +197,10 @@ async fn a_moderator_can_reject_a_hidden_comment_with_a_reason(app: TestApp) {
     let moderator = app.staff("moderator", "mod1", None).await;
     let id = published(&app, &moderator).await;
     flag_three_times(&app, &id).await;
-    let rejected = app
-        .ok(
-            Some(&moderator),
-            MODERATE,
-            json!({ "id": id, "d": "REJECT", "r": "ABUSIVE" }),
-        )
-        .await;
-    assert_eq!(rejected["moderateComment"]["status"], "REJECTED");
+    let rejected = app.reject(&moderator, &id, "ABUSIVE").await;
+    assert_eq!(rejected["status"], "REJECTED");
     assert_eq!(
-        rejected["moderateComment"]["events"]
-            .as_array()
-            .unwrap()
-            .last()
-            .unwrap()["note"],
+        rejected["events"].as_array().unwrap().last().unwrap()["note"],
         "ABUSIVE"
     );
     assert_eq!(stored_flags(&app, &id).await, (3, 3), "the rejection judged the flags");

@@ -406,13 +406,8 @@ both_backends!(
 );
 async fn orphaning_edition(app: TestApp) {
     let citizen = app.citizen().await;
-    let input = json!({ "input": { "body": "The canal in Tonle Basak is blocked.", "categoryCode": "LOCAL_ROADS", "communeCode": "120101" } });
-    app.ok(
-        Some(&citizen),
-        "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }",
-        input,
-    )
-    .await;
+    let body = "The canal in Tonle Basak is blocked.";
+    app.submit_comment(&citizen, "120101", "LOCAL_ROADS", body).await;
     let dir = one_unit_per_level();
     let before = counts(&app).await;
     let output = import(&app, dir.path(), &["--edition", "2026"]).await;

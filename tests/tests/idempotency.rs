@@ -4,35 +4,20 @@
 //! lost). Also under concurrent retries.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
-use mati_tests::{TestApp, both_backends, first_error};
+use mati_tests::{Submission, TestApp, both_backends, first_error};
 use serde_json::{Value, json};
 
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) {
-  submitComment(input: $input) { comment { id isPublic body category { code } } }
-}";
-
-fn input() -> Value {
-    json!({
-        "body": "The bridge in Phum Thmei has a broken rail.",
-        "categoryCode": "LOCAL_ROADS",
-        "communeCode": "120101",
-        "villageCode": "12010101",
-        "isPublic": true,
-        "gender": "FEMALE",
-        "ageGroup": "FROM_25_TO_34",
-        "clientId": "phone-7-comment-1",
-    })
+fn input() -> Submission {
+    Submission::new("120101", "LOCAL_ROADS", "The bridge in Phum Thmei has a broken rail.")
+        .village("12010101")
+        .public(true)
+        .gender("FEMALE")
+        .age_group("FROM_25_TO_34")
+        .client_id("phone-7-comment-1")
 }
 
-fn with(field: &str, value: Value) -> Value {
-    let mut changed = input();
-    changed[field] = value;
-    changed
-}
-
-/// Submits and returns the whole response.
-async fn submit(app: &TestApp, citizen: &str, input: &Value) -> Value {
-    app.graphql(Some(citizen), SUBMIT, json!({ "input": input })).await
+fn with(field: &str, value: Value) -> Submission {
+    input().with(field, value)
 }
 
 fn assert_client_id_conflict(response: &Value, what: &str) {
@@ -47,16 +32,16 @@ fn assert_client_id_conflict(response: &Value, what: &str) {
 
 async fn a_client_id_reused_for_different_content_is_a_conflict(app: TestApp) {
     let citizen = app.citizen().await;
-    let first = submit(&app, &citizen, &input()).await;
+    let first = app.submit(&citizen, &input()).response().await;
     let id = first["data"]["submitComment"]["comment"]["id"].clone();
     assert!(id.is_string(), "{first:#}");
 
     // The same comment again, even written with other spaces or another Unicode form,
     // is the first one.
-    let again = submit(&app, &citizen, &input()).await;
+    let again = app.submit(&citizen, &input()).response().await;
     assert_eq!(again, first);
     let respaced = with("body", json!("  The bridge in Phum Thmei has a broken rail.\r\n"));
-    assert_eq!(submit(&app, &citizen, &respaced).await, first);
+    assert_eq!(app.submit(&citizen, &respaced).response().await, first);
 
     for (what, changed) in [
         ("a switch to private", with("isPublic", json!(false))),
@@ -65,20 +50,15 @@ async fn a_client_id_reused_for_different_content_is_a_conflict(app: TestApp) {
             with("body", json!("The bridge in Phum Thmei has two broken rails.")),
         ),
         ("another category", with("categoryCode", json!("WATER_SANITATION"))),
-        ("another commune", {
-            let mut other = with("communeCode", json!("120102"));
-            other.as_object_mut().unwrap().remove("villageCode");
-            other
-        }),
-        ("no village", {
-            let mut other = input();
-            other.as_object_mut().unwrap().remove("villageCode");
-            other
-        }),
+        (
+            "another commune",
+            with("communeCode", json!("120102")).without("villageCode"),
+        ),
+        ("no village", input().without("villageCode")),
         ("another gender", with("gender", json!("MALE"))),
         ("no age group", with("ageGroup", Value::Null)),
     ] {
-        assert_client_id_conflict(&submit(&app, &citizen, &changed).await, what);
+        assert_client_id_conflict(&app.submit(&citizen, &changed).response().await, what);
     }
 
     // Nothing was stored for the refused retries.
@@ -95,20 +75,16 @@ async fn a_client_id_reused_for_different_content_is_a_conflict(app: TestApp) {
     // A moderator's correction of the category is no reason to refuse the phone's retry
     // of what it sent.
     let moderator = app.staff("moderator", "mod1", None).await;
-    app.ok(
-        Some(&moderator),
-        "mutation($id: ID!) { moderateComment(id: $id, decision: APPROVE, categoryCode: \"PUBLIC_ORDER\") { id } }",
-        json!({ "id": id }),
-    )
-    .await;
-    let late = submit(&app, &citizen, &input()).await;
+    let approval = json!({ "id": id, "decision": "APPROVE", "category": "PUBLIC_ORDER" });
+    app.moderate(&moderator, approval).await;
+    let late = app.submit(&citizen, &input()).response().await;
     assert_eq!(late["data"]["submitComment"]["comment"]["id"], id, "{late:#}");
     assert_eq!(
         late["data"]["submitComment"]["comment"]["category"]["code"],
         "PUBLIC_ORDER"
     );
     assert_client_id_conflict(
-        &submit(&app, &citizen, &with("isPublic", json!(false))).await,
+        &app.submit(&citizen, &with("isPublic", json!(false))).response().await,
         "a switch to private after approval",
     );
 }
@@ -120,12 +96,11 @@ both_backends!(
 async fn concurrent_retries_with_different_content_never_return_a_comment_not_sent(app: TestApp) {
     let citizen = app.citizen().await;
     let public = with("clientId", json!("storm"));
-    let mut private = public.clone();
-    private["isPublic"] = json!(false);
-    let inputs: Vec<Value> = (0..20)
+    let private = public.clone().public(false);
+    let inputs: Vec<Submission> = (0..20)
         .map(|i| if i % 2 == 0 { public.clone() } else { private.clone() })
         .collect();
-    let answers = futures::future::join_all(inputs.iter().map(|input| submit(&app, &citizen, input))).await;
+    let answers = futures::future::join_all(inputs.iter().map(|input| app.submit(&citizen, input).response())).await;
 
     let mut ids = std::collections::BTreeSet::new();
     let mut stored_public = None;
@@ -139,7 +114,7 @@ async fn concurrent_retries_with_different_content_never_return_a_comment_not_se
         let comment = &answer["data"]["submitComment"]["comment"];
         ids.insert(comment["id"].as_str().unwrap().to_owned());
         // Whoever got the comment sent exactly that comment.
-        assert_eq!(comment["isPublic"], input["isPublic"], "{answer:#}");
+        assert_eq!(comment["isPublic"], input.input()["isPublic"], "{answer:#}");
         stored_public = Some(comment["isPublic"].clone());
     }
     assert_eq!(ids.len(), 1, "one comment: {answers:#?}");
@@ -148,7 +123,7 @@ async fn concurrent_retries_with_different_content_never_return_a_comment_not_se
     for (input, answer) in inputs.iter().zip(&answers) {
         assert_eq!(
             answer.get("errors").is_some(),
-            Some(&input["isPublic"]) != stored_public.as_ref(),
+            Some(&input.input()["isPublic"]) != stored_public.as_ref(),
             "{answer:#}"
         );
     }

@@ -3,26 +3,8 @@
 //! counts. Runs on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
-use mati_tests::{TestApp, both_backends};
+use mati_tests::{NOBODY, Submission, TestApp, both_backends};
 use serde_json::{Value, json};
-
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) {
-  submitComment(input: $input) { comment { id trackingCode status body assignedUnit { code } events { kind } } }
-}";
-const MODERATE: &str = "mutation($id: ID!, $d: ModerationDecision!, $r: RejectReason, $n: String) {
-  moderateComment(id: $id, decision: $d, reason: $r, note: $n) {
-    id status routedAt dueAt acknowledgeDueAt assignedUnit { code } events { kind unit { code } note }
-  }
-}";
-const ACK: &str = "mutation($id: ID!) { acknowledgeComment(id: $id) { status events { kind } } }";
-const RESPOND: &str = "mutation($id: ID!, $b: String!) {
-  respondToComment(id: $id, body: $b) { status firstResponseAt responses { body unit { code } } }
-}";
-const REFER: &str = "mutation($id: ID!, $to: ID!, $r: String!) {
-  referComment(id: $id, toUnitCode: $to, reason: $r) { status assignedUnit { code } events { kind unit { code } fromUnit { code } note } }
-}";
-const RESOLVE: &str = "mutation($id: ID!, $n: String!) { resolveComment(id: $id, note: $n) { status resolvedAt } }";
-const RATE: &str = "mutation($t: String!, $s: Boolean!) { rateResolution(trackingCode: $t, satisfied: $s) { status satisfied reopenCount events { kind } } }";
 
 fn kinds(comment: &Value) -> Vec<String> {
     comment["events"]
@@ -33,10 +15,9 @@ fn kinds(comment: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn submit(app: &TestApp, citizen: &str, category: &str, body: &str) -> Value {
-    let input = json!({ "body": body, "categoryCode": category, "communeCode": "120101" });
-    let data = app.ok(Some(citizen), SUBMIT, json!({ "input": input })).await;
-    data["submitComment"]["comment"].clone()
+/// A comment in Tonle Basak (120101).
+fn submission(category: &str, body: &str) -> Submission {
+    Submission::new("120101", category, body)
 }
 
 async fn a_comment_travels_from_citizen_to_resolution(app: TestApp) {
@@ -46,13 +27,8 @@ async fn a_comment_travels_from_citizen_to_resolution(app: TestApp) {
     let other_official = app.staff("official", "commune120109", Some("120109")).await;
     let monitor = app.staff("monitor", "cso1", None).await;
 
-    let comment = submit(
-        &app,
-        &citizen,
-        "LOCAL_ROADS",
-        "ផ្លូវទៅសាលារៀនជន់លិចរាល់រដូវវស្សា។ Call 012 345 678",
-    )
-    .await;
+    let body = "ផ្លូវទៅសាលារៀនជន់លិចរាល់រដូវវស្សា។ Call 012 345 678";
+    let comment = app.submit(&citizen, &submission("LOCAL_ROADS", body)).await;
     let id = comment["id"].as_str().unwrap().to_owned();
     let code = comment["trackingCode"].as_str().unwrap().to_owned();
     assert_eq!(comment["status"], "PENDING");
@@ -68,7 +44,7 @@ async fn a_comment_travels_from_citizen_to_resolution(app: TestApp) {
     let public = app.ok(None, "{ comments { totalCount } }", json!({})).await;
     assert_eq!(public["comments"]["totalCount"], 0);
     // The official cannot act on a comment that is not routed to them.
-    let early = app.error_code(Some(&official), ACK, json!({ "id": id })).await;
+    let early = app.acknowledge(&official, &id).error_code().await;
     assert_eq!(early, "FORBIDDEN");
 
     let queue = app
@@ -83,19 +59,14 @@ async fn a_comment_travels_from_citizen_to_resolution(app: TestApp) {
         "moderators read the original"
     );
 
-    let approved = app
-        .ok(Some(&moderator), MODERATE, json!({ "id": id, "d": "APPROVE" }))
-        .await;
-    let approved = &approved["moderateComment"];
+    let approved = &app.approve(&moderator, &id).await;
     assert_eq!(approved["status"], "ROUTED");
     assert_eq!(approved["assignedUnit"]["code"], "120101");
     assert!(
         approved["routedAt"].is_string() && approved["dueAt"].is_string() && approved["acknowledgeDueAt"].is_string()
     );
     assert_eq!(kinds(approved), ["SUBMITTED", "APPROVED", "ROUTED"]);
-    let again = app
-        .error_code(Some(&moderator), MODERATE, json!({ "id": id, "d": "APPROVE" }))
-        .await;
+    let again = app.approve(&moderator, &id).error_code().await;
     assert_eq!(again, "CONFLICT");
 
     // The public sees it now, with the phone number redacted.
@@ -111,65 +82,39 @@ async fn a_comment_travels_from_citizen_to_resolution(app: TestApp) {
     assert!(!shown.contains("012 345 678") && shown.contains("[…]"), "{shown}");
 
     // Only an official of the assigned unit may act; the state machine decides what.
-    assert_eq!(
-        app.error_code(Some(&other_official), ACK, json!({ "id": id })).await,
-        "FORBIDDEN"
-    );
-    assert_eq!(
-        app.error_code(Some(&moderator), ACK, json!({ "id": id })).await,
-        "FORBIDDEN"
-    );
-    assert_eq!(
-        app.error_code(Some(&citizen), ACK, json!({ "id": id })).await,
-        "FORBIDDEN"
-    );
-    assert_eq!(app.error_code(None, ACK, json!({ "id": id })).await, "UNAUTHENTICATED");
-    let resolve_early = app
-        .error_code(Some(&official), RESOLVE, json!({ "id": id, "n": "done" }))
-        .await;
+    assert_eq!(app.acknowledge(&other_official, &id).error_code().await, "FORBIDDEN");
+    assert_eq!(app.acknowledge(&moderator, &id).error_code().await, "FORBIDDEN");
+    assert_eq!(app.acknowledge(&citizen, &id).error_code().await, "FORBIDDEN");
+    assert_eq!(app.acknowledge(NOBODY, &id).error_code().await, "UNAUTHENTICATED");
+    let resolve_early = app.resolve(&official, &id, "done").error_code().await;
     assert_eq!(resolve_early, "CONFLICT");
 
-    let acked = app.ok(Some(&official), ACK, json!({ "id": id })).await;
-    assert_eq!(acked["acknowledgeComment"]["status"], "ACKNOWLEDGED");
-    assert_eq!(
-        app.error_code(Some(&official), ACK, json!({ "id": id })).await,
-        "CONFLICT"
-    );
+    let acked = app.acknowledge(&official, &id).await;
+    assert_eq!(acked["status"], "ACKNOWLEDGED");
+    assert_eq!(app.acknowledge(&official, &id).error_code().await, "CONFLICT");
 
     let answer = "យើងនឹងជួសជុលផ្លូវនេះនៅខែធ្នូ។";
-    let responded = app.ok(Some(&official), RESPOND, json!({ "id": id, "b": answer })).await;
-    let responded = &responded["respondToComment"];
+    let responded = &app.respond(&official, &id, answer).await;
     assert_eq!(responded["status"], "RESPONDED");
     assert!(responded["firstResponseAt"].is_string());
     assert_eq!(responded["responses"][0]["body"], answer);
     assert_eq!(responded["responses"][0]["unit"]["code"], "120101");
 
-    let resolved = app
-        .ok(Some(&official), RESOLVE, json!({ "id": id, "n": "ផ្លូវត្រូវបានជួសជុល" }))
-        .await;
-    assert_eq!(resolved["resolveComment"]["status"], "RESOLVED");
+    let resolved = app.resolve(&official, &id, "ផ្លូវត្រូវបានជួសជុល").await;
+    assert_eq!(resolved["status"], "RESOLVED");
 
     // Only the author rates; not satisfied reopens once.
     let stranger = app.citizen().await;
-    assert_eq!(
-        app.error_code(Some(&stranger), RATE, json!({ "t": code, "s": false }))
-            .await,
-        "NOT_FOUND"
-    );
-    let reopened = app.ok(Some(&citizen), RATE, json!({ "t": code, "s": false })).await;
-    let reopened = &reopened["rateResolution"];
+    assert_eq!(app.rate(&stranger, &code, false).error_code().await, "NOT_FOUND");
+    let reopened = &app.rate(&citizen, &code, false).await;
     assert_eq!(reopened["status"], "RESPONDED");
     assert_eq!(reopened["reopenCount"], 1);
-    app.ok(Some(&official), RESOLVE, json!({ "id": id, "n": "Repaired again" }))
-        .await;
-    let rated = app.ok(Some(&citizen), RATE, json!({ "t": code, "s": false })).await;
+    app.resolve(&official, &id, "Repaired again").await;
+    let rated = app.rate(&citizen, &code, false).await;
+    assert_eq!(rated["status"], "RESOLVED", "a second reopening is not allowed");
+    assert_eq!(rated["satisfied"], false);
     assert_eq!(
-        rated["rateResolution"]["status"], "RESOLVED",
-        "a second reopening is not allowed"
-    );
-    assert_eq!(rated["rateResolution"]["satisfied"], false);
-    assert_eq!(
-        kinds(&rated["rateResolution"]),
+        kinds(&rated),
         [
             "SUBMITTED",
             "APPROVED",
@@ -226,50 +171,20 @@ async fn approval_routes_by_the_categorys_level_and_referral_keeps_the_trail(app
         ("HEALTH", "12"),
         ("WATER_SANITATION", "120101"),
     ] {
-        let comment = submit(
-            &app,
-            &citizen,
-            category,
-            "Rubbish has not been collected for two weeks.",
-        )
-        .await;
-        let approved = app
-            .ok(
-                Some(&moderator),
-                MODERATE,
-                json!({ "id": comment["id"], "d": "APPROVE" }),
-            )
-            .await;
-        assert_eq!(approved["moderateComment"]["assignedUnit"]["code"], unit, "{category}");
+        let body = "Rubbish has not been collected for two weeks.";
+        let comment = app.submit(&citizen, &submission(category, body)).await;
+        let approved = app.approve(&moderator, &comment["id"]).await;
+        assert_eq!(approved["assignedUnit"]["code"], unit, "{category}");
     }
 
-    let comment = submit(
-        &app,
-        &citizen,
-        "SOLID_WASTE",
-        "The market drain smells and overflows daily.",
-    )
-    .await;
+    let body = "The market drain smells and overflows daily.";
+    let comment = app.submit(&citizen, &submission("SOLID_WASTE", body)).await;
     let id = comment["id"].clone();
-    app.ok(Some(&moderator), MODERATE, json!({ "id": id, "d": "APPROVE" }))
-        .await;
-    let bad_target = app
-        .graphql(
-            Some(&district),
-            REFER,
-            json!({ "id": id, "to": "1202", "r": "not ours" }),
-        )
-        .await;
+    app.approve(&moderator, &id).await;
+    let bad_target = app.refer(&district, &id, "1202", "not ours").response().await;
     assert_eq!(bad_target["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     assert_eq!(bad_target["errors"][0]["extensions"]["field"], "toUnitCode");
-    let referred = app
-        .ok(
-            Some(&district),
-            REFER,
-            json!({ "id": id, "to": "12", "r": "provincial hospital matter" }),
-        )
-        .await;
-    let referred = &referred["referComment"];
+    let referred = &app.refer(&district, &id, "12", "provincial hospital matter").await;
     assert_eq!(referred["status"], "ROUTED");
     assert_eq!(referred["assignedUnit"]["code"], "12");
     let event = referred["events"].as_array().unwrap().last().unwrap().clone();
@@ -278,11 +193,8 @@ async fn approval_routes_by_the_categorys_level_and_referral_keeps_the_trail(app
     assert_eq!(event["unit"]["code"], "12");
     assert_eq!(event["note"], "provincial hospital matter");
     // The district lost it; the province has it.
-    assert_eq!(
-        app.error_code(Some(&district), ACK, json!({ "id": id })).await,
-        "FORBIDDEN"
-    );
-    app.ok(Some(&province), ACK, json!({ "id": id })).await;
+    assert_eq!(app.acknowledge(&district, &id).error_code().await, "FORBIDDEN");
+    app.acknowledge(&province, &id).await;
 }
 both_backends!(
     approval_routes_by_the_categorys_level_and_referral_keeps_the_trail,
@@ -292,23 +204,15 @@ both_backends!(
 async fn a_rejection_needs_a_reason_and_keeps_it(app: TestApp) {
     let citizen = app.citizen().await;
     let moderator = app.staff("moderator", "mod1", None).await;
-    let comment = submit(&app, &citizen, "OTHER", "Buy cheap phones at my shop today!!").await;
+    let body = "Buy cheap phones at my shop today!!";
+    let comment = app.submit(&citizen, &submission("OTHER", body)).await;
     let missing = app
-        .graphql(
-            Some(&moderator),
-            MODERATE,
-            json!({ "id": comment["id"], "d": "REJECT" }),
-        )
+        .moderate(&moderator, json!({ "id": comment["id"], "decision": "REJECT" }))
+        .response()
         .await;
     assert_eq!(missing["errors"][0]["extensions"]["field"], "reason");
-    let rejected = app
-        .ok(
-            Some(&moderator),
-            MODERATE,
-            json!({ "id": comment["id"], "d": "REJECT", "r": "SPAM", "n": "advert" }),
-        )
-        .await;
-    let rejected = &rejected["moderateComment"];
+    let rejected = json!({ "id": comment["id"], "decision": "REJECT", "reason": "SPAM", "note": "advert" });
+    let rejected = &app.moderate(&moderator, rejected).await;
     assert_eq!(rejected["status"], "REJECTED");
     assert_eq!(rejected["events"][1]["note"], "SPAM: advert");
     // The author still sees it; the public does not.
@@ -337,33 +241,21 @@ both_backends!(
 async fn support_counts_once_per_citizen(app: TestApp) {
     let citizen = app.citizen().await;
     let moderator = app.staff("moderator", "mod1", None).await;
-    let comment = submit(&app, &citizen, "LOCAL_ROADS", "The bridge near the pagoda is cracked.").await;
-    let support = "mutation($id: ID!) { supportComment(id: $id) { supportCount } }";
+    let body = "The bridge near the pagoda is cracked.";
+    let comment = app.submit(&citizen, &submission("LOCAL_ROADS", body)).await;
+    let id = &comment["id"];
     assert_eq!(
-        app.error_code(Some(&citizen), support, json!({ "id": comment["id"] }))
-            .await,
+        app.support(&citizen, id).error_code().await,
         "NOT_FOUND",
         "not yet public"
     );
-    app.ok(
-        Some(&moderator),
-        MODERATE,
-        json!({ "id": comment["id"], "d": "APPROVE" }),
-    )
-    .await;
+    app.approve(&moderator, id).await;
     let neighbour = app.citizen().await;
     for (token, expected) in [(&neighbour, 1), (&neighbour, 1), (&citizen, 2)] {
-        let data = app.ok(Some(token), support, json!({ "id": comment["id"] })).await;
-        assert_eq!(data["supportComment"]["supportCount"], expected);
+        let supported = app.support(token, id).await;
+        assert_eq!(supported["supportCount"], expected);
     }
-    let flag = "mutation($id: ID!) { flagComment(id: $id, reason: ABUSIVE) }";
-    assert_eq!(
-        app.ok(Some(&neighbour), flag, json!({ "id": comment["id"] })).await["flagComment"],
-        true
-    );
-    assert_eq!(
-        app.ok(Some(&neighbour), flag, json!({ "id": comment["id"] })).await["flagComment"],
-        false
-    );
+    assert_eq!(app.flag(&neighbour, id, "ABUSIVE").await, true);
+    assert_eq!(app.flag(&neighbour, id, "ABUSIVE").await, false);
 }
 both_backends!(support_counts_once_per_citizen, support_counts_once_per_citizen);

@@ -19,8 +19,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const INBOX_EVENTS: &str = "subscription { inboxEvents { kind at unit { code } comment { id status } } }";
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }";
-const APPROVE: &str = "mutation($id: ID!) { moderateComment(id: $id, decision: APPROVE) { status } }";
+/// What the citizens of these tests write, in Tonle Basak (120101) about LOCAL_ROADS.
+const LAMPS: &str = "The street lamps on our road are dark";
 
 /// The next server message as JSON; a close frame reads `{"type": "close", "code": N}`;
 /// `None` when nothing came within `wait` or the socket ended.
@@ -99,18 +99,6 @@ async fn inbox(app: &TestApp, token: &str) -> mpsc::UnboundedReceiver<(Instant, 
     receiver
 }
 
-/// A citizen's comment in Tonle Basak (120101), submitted on `app`; its id.
-async fn submitted(app: &TestApp) -> String {
-    let citizen = app.citizen().await;
-    let input = json!({
-        "body": "The street lamps on our road are dark",
-        "categoryCode": "LOCAL_ROADS",
-        "communeCode": "120101",
-    });
-    let data = app.ok(Some(&citizen), SUBMIT, json!({ "input": input })).await;
-    data["submitComment"]["comment"]["id"].as_str().unwrap().to_owned()
-}
-
 /// The events for comment `id` that arrived by `deadline`.
 async fn events_for(inbox: &mut mpsc::UnboundedReceiver<(Instant, Value)>, id: &str, deadline: Instant) -> Vec<Value> {
     let mut found = Vec::new();
@@ -151,10 +139,11 @@ async fn an_official_sees_on_one_replica_a_comment_approved_on_another_within_a_
     let mut events = inbox(&a, &official).await;
 
     for round in 0..3 {
-        let id = submitted(&b).await;
-        let approved = b.ok(Some(&moderator), APPROVE, json!({ "id": id })).await;
+        let citizen = b.citizen().await;
+        let id = b.submit_comment(&citizen, "120101", "LOCAL_ROADS", LAMPS).await;
+        let approved = b.approve(&moderator, &id).await;
         let answered = Instant::now();
-        assert_eq!(approved["moderateComment"]["status"], "ROUTED", "{approved:#}");
+        assert_eq!(approved["status"], "ROUTED", "{approved:#}");
         let seen = events_for(&mut events, &id, answered + Duration::from_secs(1)).await;
         assert!(
             !seen.is_empty(),
@@ -188,8 +177,9 @@ async fn an_official_of_another_unit_sees_nothing_and_a_citizen_cannot_subscribe
     let mut control = inbox(&a, &here).await;
     let mut other = inbox(&a, &elsewhere).await;
 
-    let id = submitted(&b).await;
-    b.ok(Some(&moderator), APPROVE, json!({ "id": id })).await;
+    let citizen = b.citizen().await;
+    let id = b.submit_comment(&citizen, "120101", "LOCAL_ROADS", LAMPS).await;
+    b.approve(&moderator, &id).await;
     let seen = events_for(&mut control, &id, Instant::now() + Duration::from_secs(5)).await;
     assert!(
         !seen.is_empty(),
@@ -218,8 +208,9 @@ async fn a_logged_out_officials_live_inbox_ends() {
     let moderator = app.staff("moderator", "mod1", None).await;
     let mut live = inbox(&app, &official).await;
     app.ok(Some(&official), "mutation { logout }", json!({})).await;
-    let id = submitted(&app).await;
-    app.ok(Some(&moderator), APPROVE, json!({ "id": id })).await;
+    let citizen = app.citizen().await;
+    let id = app.submit_comment(&citizen, "120101", "LOCAL_ROADS", LAMPS).await;
+    app.approve(&moderator, &id).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut ended = false;
     while let Ok(Some((_, message))) = tokio::time::timeout_at(deadline.into(), live.recv()).await {

@@ -2,28 +2,23 @@
 //! newest first, and nobody else's. Runs on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
-use mati_tests::{TestApp, both_backends};
+use mati_tests::{Submission, TestApp, both_backends};
 use serde_json::{Value, json};
 
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }";
-const MODERATE: &str = "mutation($id: ID!, $d: ModerationDecision!, $r: RejectReason) {
-  moderateComment(id: $id, decision: $d, reason: $r) { status }
-}";
 const MINE: &str = "query($first: Int, $after: String) {
   myComments(first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } edges { node { id status isPublic body } }
   }
 }";
 
-async fn submit(app: &TestApp, citizen: &str, body: &str, public: bool) -> String {
-    let input = json!({ "body": body, "categoryCode": "LOCAL_ROADS", "communeCode": "120101", "isPublic": public });
-    let data = app.ok(Some(citizen), SUBMIT, json!({ "input": input })).await;
-    data["submitComment"]["comment"]["id"].as_str().unwrap().to_owned()
+/// A comment about LOCAL_ROADS in Tonle Basak (120101).
+fn road(body: &str, public: bool) -> Submission {
+    Submission::new("120101", "LOCAL_ROADS", body).public(public)
 }
 
-async fn decide(app: &TestApp, moderator: &str, id: &str, decision: &str) {
-    let vars = json!({ "id": id, "d": decision, "r": "SPAM" });
-    app.ok(Some(moderator), MODERATE, vars).await;
+async fn decide(app: &TestApp, moderator: &str, id: &Value, decision: &str) {
+    let vars = json!({ "id": id, "decision": decision, "reason": "SPAM" });
+    app.moderate(moderator, vars).await;
 }
 
 async fn mine(app: &TestApp, citizen: &str, first: i32, after: Option<&str>) -> Value {
@@ -48,14 +43,24 @@ async fn a_citizen_lists_their_own_comments_in_every_status(app: TestApp) {
     let citizen = app.citizen().await;
     let other = app.citizen().await;
     let moderator = app.staff("moderator", "moderator1", None).await;
-    let pending = submit(&app, &citizen, "The well in the village is dry", true).await;
-    let rejected = submit(&app, &citizen, "Buy cheap phones at my shop now", true).await;
+    let pending = app
+        .submit(&citizen, &road("The well in the village is dry", true))
+        .await["id"]
+        .clone();
+    let rejected = app
+        .submit(&citizen, &road("Buy cheap phones at my shop now", true))
+        .await["id"]
+        .clone();
     decide(&app, &moderator, &rejected, "REJECT").await;
-    let private = submit(&app, &citizen, "The chief asked me for money, call 012 345 678", false).await;
+    let private = road("The chief asked me for money, call 012 345 678", false);
+    let private = app.submit(&citizen, &private).await["id"].clone();
     decide(&app, &moderator, &private, "APPROVE").await;
-    let public = submit(&app, &citizen, "ផ្លូវទៅសាលារៀនខូច សូមជួសជុល", true).await;
+    let public = app.submit(&citizen, &road("ផ្លូវទៅសាលារៀនខូច សូមជួសជុល", true)).await["id"].clone();
     decide(&app, &moderator, &public, "APPROVE").await;
-    let others = submit(&app, &other, "The market drain is blocked again", true).await;
+    let others = app
+        .submit(&other, &road("The market drain is blocked again", true))
+        .await["id"]
+        .clone();
 
     let all = mine(&app, &citizen, 20, None).await;
     assert_eq!(all["totalCount"], 4, "{all:#}");
@@ -63,7 +68,7 @@ async fn a_citizen_lists_their_own_comments_in_every_status(app: TestApp) {
     let listed = nodes(&all);
     assert_eq!(
         field(&listed, "id"),
-        [&public, &private, &rejected, &pending].map(|id| json!(id))
+        [&public, &private, &rejected, &pending].map(Value::clone)
     );
     assert_eq!(
         field(&listed, "status"),
@@ -78,12 +83,12 @@ async fn a_citizen_lists_their_own_comments_in_every_status(app: TestApp) {
     assert_eq!(first["pageInfo"]["hasNextPage"], true);
     let cursor = first["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
     let rest = mine(&app, &citizen, 3, Some(&cursor)).await;
-    assert_eq!(field(&nodes(&rest), "id"), [json!(pending)]);
+    assert_eq!(field(&nodes(&rest), "id"), [pending]);
     assert_eq!(rest["pageInfo"]["hasNextPage"], false);
 
     let theirs = mine(&app, &other, 20, None).await;
     assert_eq!(theirs["totalCount"], 1);
-    assert_eq!(field(&nodes(&theirs), "id"), [json!(others)]);
+    assert_eq!(field(&nodes(&theirs), "id"), [others]);
 }
 
 both_backends!(

@@ -11,13 +11,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use mati_tests::{Backend, TestApp};
+use mati_tests::{Backend, SUBMIT, Submission, TestApp};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
-
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) {
-    submitComment(input: $input) { comment { id trackingCode } }
-}";
 
 /// How long the load runs, and when PostgreSQL restarts within it.
 const LOAD: Duration = Duration::from_secs(6);
@@ -52,17 +48,13 @@ async fn load(app: &TestApp, client: &reqwest::Client, token: &str, worker: usiz
     let mut n = 0;
     while Instant::now() < until {
         n += 1;
-        let input = json!({
-            "body": format!("Worker {worker} reports pothole number {n} on our road"),
-            "categoryCode": "LOCAL_ROADS",
-            "communeCode": "120101",
-            "clientId": format!("restart-{worker}-{n}"),
-        });
+        let body = format!("Worker {worker} reports pothole number {n} on our road");
+        let comment = Submission::new("120101", "LOCAL_ROADS", body).client_id(format!("restart-{worker}-{n}"));
         let started = Instant::now();
         let response = client
             .post(format!("{}/graphql", app.base))
             .bearer_auth(token)
-            .json(&json!({ "query": SUBMIT, "variables": { "input": input } }))
+            .json(&json!({ "query": SUBMIT, "variables": comment.variables() }))
             .send()
             .await;
         let text = match response {
@@ -267,12 +259,8 @@ async fn a_fast_postgres_restart_under_load_loses_and_duplicates_nothing() {
 
     wait_until_ready(&app).await;
     for token in &tokens {
-        let input = json!({
-            "body": "After the restart: the road is still broken",
-            "categoryCode": "LOCAL_ROADS",
-            "communeCode": "120101",
-        });
-        app.ok(Some(token), SUBMIT, json!({ "input": input })).await;
+        let body = "After the restart: the road is still broken";
+        app.submit_comment(token, "120101", "LOCAL_ROADS", body).await;
     }
 
     // Every tracking code given to a client is stored once, with its first event; and

@@ -3,11 +3,8 @@
 //! text, tokens or passwords in the logs.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
-use mati_tests::{TestApp, both_backends};
+use mati_tests::{Submission, TestApp, both_backends};
 use serde_json::json;
-
-const SUBMIT: &str =
-    "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id trackingCode } } }";
 
 async fn nothing_personal_leaks_to_the_public_or_the_logs(app: TestApp) {
     let citizen = app.citizen().await;
@@ -17,16 +14,9 @@ async fn nothing_personal_leaks_to_the_public_or_the_logs(app: TestApp) {
     let public_text = "The well is dry, call +855 12 345 678 for details";
     let mut ids = Vec::new();
     for (body, public) in [(secret_text, false), (public_text, true)] {
-        let input =
-            json!({ "input": { "body": body, "categoryCode": "LAND", "communeCode": "120101", "isPublic": public } });
-        let data = app.ok(Some(&citizen), SUBMIT, input).await;
-        let id = data["submitComment"]["comment"]["id"].clone();
-        app.ok(
-            Some(&moderator),
-            "mutation($id: ID!) { moderateComment(id: $id, decision: APPROVE) { id } }",
-            json!({ "id": id }),
-        )
-        .await;
+        let comment = Submission::new("120101", "LAND", body).public(public);
+        let id = app.submit(&citizen, &comment).await["id"].clone();
+        app.approve(&moderator, &id).await;
         ids.push(id);
     }
 
@@ -114,32 +104,17 @@ async fn answers_and_notes_are_redacted_like_bodies(app: TestApp) {
     let citizen = app.citizen().await;
     let moderator = app.staff("moderator", "mod1", None).await;
     let official = app.staff("official", "commune120101", Some("120101")).await;
-    let input = json!({ "input": {
-        "body": "The drain on street 5 is blocked again",
-        "categoryCode": "LOCAL_ROADS",
-        "communeCode": "120101",
-    } });
-    let submitted = app.ok(Some(&citizen), SUBMIT, input).await;
-    let id = submitted["submitComment"]["comment"]["id"].clone();
-    let code = submitted["submitComment"]["comment"]["trackingCode"].clone();
-    app.ok(
-        Some(&moderator),
-        "mutation($id: ID!, $n: String) { moderateComment(id: $id, decision: APPROVE, note: $n) { id } }",
-        json!({ "id": id, "n": "verified by phone with author 012 345 678" }),
-    )
-    .await;
-    app.ok(
-        Some(&official),
-        "mutation($id: ID!, $b: String!) { respondToComment(id: $id, body: $b) { id } }",
-        json!({ "id": id, "b": "We called you back on 012,345,678 and on ０１２３４５６７８" }),
-    )
-    .await;
-    app.ok(
-        Some(&official),
-        "mutation($id: ID!, $n: String!) { resolveComment(id: $id, note: $n) { id } }",
-        json!({ "id": id, "n": "Cleared; the crew chief is on 012_345_678 or 097:123:4567" }),
-    )
-    .await;
+    let drain = Submission::new("120101", "LOCAL_ROADS", "The drain on street 5 is blocked again");
+    let submitted = app.submit(&citizen, &drain).await;
+    let id = submitted["id"].clone();
+    let code = submitted["trackingCode"].clone();
+    let note = "verified by phone with author 012 345 678";
+    let approval = json!({ "id": id, "decision": "APPROVE", "note": note });
+    app.moderate(&moderator, approval).await;
+    let answer = "We called you back on 012,345,678 and on ０１２３４５６７８";
+    app.respond(&official, &id, answer).await;
+    let note = "Cleared; the crew chief is on 012_345_678 or 097:123:4567";
+    app.resolve(&official, &id, note).await;
 
     // The handling staff read what they wrote.
     let handled = app.ok(Some(&official), FULL, json!({ "id": id })).await;

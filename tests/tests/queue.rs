@@ -12,9 +12,6 @@ use futures::{StreamExt, stream};
 use mati_tests::{Backend, PrivateRedis, TestApp, redis_prefix, redis_url};
 use serde_json::{Value, json};
 
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }";
-const CLAIM: &str = "mutation($n: Int!) { claimModerationItems(count: $n) { id status } }";
-const APPROVE: &str = "mutation($id: ID!) { moderateComment(id: $id, decision: APPROVE) { id status } }";
 const QUEUE: &str = "{ moderationQueue(first: 100) { id } }";
 const COMMENT: &str = "query($id: ID!) { comment(id: $id) { status events { kind } } }";
 /// Submission limits high enough to seed hundreds of comments from one address.
@@ -26,13 +23,8 @@ async fn submit_many(app: &TestApp, n: usize) -> Vec<String> {
     let citizen = citizen.as_str();
     stream::iter(0..n)
         .map(|i| async move {
-            let input = json!({
-                "body": format!("Comment number {i}: the road to the school floods."),
-                "categoryCode": "LOCAL_ROADS",
-                "communeCode": "120101",
-            });
-            let data = app.ok(Some(citizen), SUBMIT, json!({ "input": input })).await;
-            data["submitComment"]["comment"]["id"].as_str().unwrap().to_owned()
+            let body = format!("Comment number {i}: the road to the school floods.");
+            app.submit_comment(citizen, "120101", "LOCAL_ROADS", &body).await
         })
         .buffer_unordered(16)
         .collect()
@@ -41,8 +33,8 @@ async fn submit_many(app: &TestApp, n: usize) -> Vec<String> {
 
 /// Claims up to `n` items; their ids, in the order returned (every one PENDING).
 async fn claim(app: &TestApp, token: &str, n: i32) -> Vec<String> {
-    let data = app.ok(Some(token), CLAIM, json!({ "n": n })).await;
-    let items = data["claimModerationItems"].as_array().unwrap();
+    let data = app.claim(token, n).await;
+    let items = data.as_array().unwrap();
     assert!(
         items.iter().all(|c| c["status"] == "PENDING"),
         "claimed a decided item: {data}"
@@ -52,7 +44,7 @@ async fn claim(app: &TestApp, token: &str, n: i32) -> Vec<String> {
 
 /// Approves; `None` when it worked, else the error code.
 async fn approve(app: &TestApp, token: &str, id: &str) -> Option<String> {
-    let response = app.graphql(Some(token), APPROVE, json!({ "id": id })).await;
+    let response = app.approve(token, id).response().await;
     match response.get("errors") {
         None => {
             assert_eq!(response["data"]["moderateComment"]["status"], "ROUTED", "{response}");

@@ -7,67 +7,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use futures::future::join_all;
-use mati_tests::{Backend, TestApp, first_error, redis_prefix, redis_url};
+use mati_tests::{Backend, Reply, Submission, TestApp, first_error, redis_prefix, redis_url};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) {
-    submitComment(input: $input) { comment { id trackingCode } }
-}";
 const START_SESSION: &str = "mutation { startCitizenSession { token } }";
 const LOGIN: &str = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }";
 
-/// One HTTP answer: status, `Retry-After` and the JSON body.
-struct Reply {
-    status: u16,
-    retry_after: Option<String>,
-    body: Value,
-}
-
-impl Reply {
-    fn accepted(&self) -> bool {
-        self.status == 200 && self.body.get("errors").is_none()
-    }
-}
-
 /// Posts an operation with an optional bearer token and `X-Forwarded-For`.
 async fn post(app: &TestApp, token: Option<&str>, forwarded: Option<&str>, query: &str, variables: Value) -> Reply {
-    let mut request = app
-        .client
-        .post(format!("{}/graphql", app.base))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+    let call = app.call(token, query, variables);
+    match forwarded {
+        Some(address) => call.forwarded_for(address),
+        None => call,
     }
-    if let Some(forwarded) = forwarded {
-        request = request.header("X-Forwarded-For", forwarded);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response.json().await.expect("JSON body");
-    Reply {
-        status,
-        retry_after,
-        body,
-    }
+    .reply()
+    .await
 }
 
-/// Submits a comment for LOCAL_ROADS in Tonle Basak, with an optional clientId.
-async fn submit(app: &TestApp, token: &str, client_id: Option<String>) -> Reply {
-    let mut input = json!({
-        "body": "The road to the market is full of holes",
-        "categoryCode": "LOCAL_ROADS",
-        "communeCode": "120101",
-    });
-    if let Some(client_id) = client_id {
-        input["clientId"] = json!(client_id);
-    }
-    post(app, Some(token), None, SUBMIT, json!({ "input": input })).await
+/// A comment for LOCAL_ROADS in Tonle Basak, with a clientId.
+fn road(client_id: String) -> Submission {
+    Submission::new("120101", "LOCAL_ROADS", "The road to the market is full of holes").client_id(client_id)
 }
 
 /// Whether `text` holds Khmer script.
@@ -81,10 +41,9 @@ fn assert_refused(reply: &Reply, case: &str) {
     let body = &reply.body;
     assert_eq!(reply.status, 429, "{case}: {body:#}");
     let retry_after: u64 = reply
-        .retry_after
-        .as_deref()
+        .retry_after()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{case}: Retry-After {:?} is no whole number", reply.retry_after));
+        .unwrap_or_else(|| panic!("{case}: Retry-After {:?} is no whole number", reply.retry_after()));
     assert!(retry_after >= 1, "{case}: Retry-After {retry_after}");
     let ext = &first_error(body)["extensions"];
     assert_eq!(ext["code"], "RATE_LIMITED", "{case}: {body:#}");
@@ -127,7 +86,7 @@ async fn one_token_gets_exactly_the_burst_across_three_replicas() {
 
     // Each replica's local layer would allow 5 on its own (15 in all): Redis allows 5.
     let token = first.citizen().await;
-    let replies = join_all((0..15).map(|n| submit(replicas[n % 3], &token, Some(format!("burst-{n}"))))).await;
+    let replies = join_all((0..15).map(|n| replicas[n % 3].submit(&token, &road(format!("burst-{n}"))).reply())).await;
     let accepted: Vec<&Reply> = replies.iter().filter(|r| r.accepted()).collect();
     assert_eq!(
         accepted.len(),
@@ -148,8 +107,12 @@ async fn one_token_gets_exactly_the_burst_across_three_replicas() {
     // Retries are not new comments: ten concurrent copies with one clientId, on all
     // replicas, give one comment and use one unit of a fresh token's burst.
     let token = first.citizen().await;
-    let retries =
-        join_all((0..10).map(|n| submit(replicas[n % 3], &token, Some("one-phone-one-comment".into())))).await;
+    let retries = join_all((0..10).map(|n| {
+        replicas[n % 3]
+            .submit(&token, &road("one-phone-one-comment".into()))
+            .reply()
+    }))
+    .await;
     let mut ids = Vec::new();
     for reply in &retries {
         assert!(reply.accepted(), "a retry failed: {:#}", reply.body);
@@ -157,7 +120,12 @@ async fn one_token_gets_exactly_the_burst_across_three_replicas() {
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "retries created several comments: {ids:?}");
-    let more = join_all((0..5).map(|n| submit(replicas[n % 3], &token, Some(format!("after-retries-{n}"))))).await;
+    let more = join_all((0..5).map(|n| {
+        replicas[n % 3]
+            .submit(&token, &road(format!("after-retries-{n}")))
+            .reply()
+    }))
+    .await;
     assert_eq!(
         more.iter().filter(|r| r.accepted()).count(),
         4,
@@ -373,7 +341,7 @@ async fn local_layer(backend: Backend) {
     );
     for round in 0..2 {
         let token = app.citizen().await;
-        let replies = join_all((0..6).map(|n| submit(&app, &token, Some(format!("local-{n}"))))).await;
+        let replies = join_all((0..6).map(|n| app.submit(&token, &road(format!("local-{n}"))).reply())).await;
         assert_eq!(
             replies.iter().filter(|r| r.accepted()).count(),
             3,

@@ -4,14 +4,9 @@
 //! and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
-use mati_tests::{TestApp, both_backends, first_error};
+use mati_tests::{Submission, TestApp, both_backends, first_error};
 use serde_json::{Value, json};
 
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }";
-const MODERATE: &str = "mutation($id: ID!, $d: ModerationDecision!, $r: RejectReason) {
-  moderateComment(id: $id, decision: $d, reason: $r) { id status assignedUnit { code } }
-}";
-const RESPOND: &str = "mutation($id: ID!, $b: String!) { respondToComment(id: $id, body: $b) { status } }";
 const LIST: &str = "query($unit: ID, $status: CommentStatus, $cat: ID, $first: Int, $after: String) {
   comments(unitCode: $unit, status: $status, categoryCode: $cat, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
@@ -53,20 +48,15 @@ impl<'a> Flow<'a> {
         }
         self.submitted += 1;
         let n = uuid::Uuid::new_v4().simple().to_string();
-        let input = json!({
-            "body": format!("Please repair the drainage near the market, report {}", &n[..8]),
-            "categoryCode": category, "communeCode": commune, "isPublic": public,
-        });
-        let data = self
-            .app
-            .ok(Some(&self.citizen), SUBMIT, json!({ "input": input }))
-            .await;
-        data["submitComment"]["comment"]["id"].as_str().unwrap().to_owned()
+        let body = format!("Please repair the drainage near the market, report {}", &n[..8]);
+        let comment = Submission::new(commune, category, body).public(public);
+        let comment = self.app.submit(&self.citizen, &comment).await;
+        comment["id"].as_str().unwrap().to_owned()
     }
 
     async fn moderate(&self, id: &str, decision: &str) -> Value {
-        let vars = json!({ "id": id, "d": decision, "r": "SPAM" });
-        self.app.ok(Some(&self.moderator), MODERATE, vars).await["moderateComment"].clone()
+        let vars = json!({ "id": id, "decision": decision, "reason": "SPAM" });
+        self.app.moderate(&self.moderator, vars).await
     }
 
     /// Submits and approves a comment; its id.
@@ -79,11 +69,8 @@ impl<'a> Flow<'a> {
 }
 
 async fn respond(app: &TestApp, official: &str, id: &str) {
-    let vars = json!({ "id": id, "b": "The commune will send a team this week." });
-    assert_eq!(
-        app.ok(Some(official), RESPOND, vars).await["respondToComment"]["status"],
-        "RESPONDED"
-    );
+    let answer = "The commune will send a team this week.";
+    assert_eq!(app.respond(official, id, answer).await["status"], "RESPONDED");
 }
 
 async fn list(app: &TestApp, token: Option<&str>, vars: Value) -> Value {

@@ -7,13 +7,10 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use mati_tests::{Backend, PrivateRedis, TestApp};
+use mati_tests::{Backend, PrivateRedis, Submission, TestApp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const SUBMIT: &str =
-    "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id trackingCode } } }";
-const CLAIM: &str = "mutation($n: Int!) { claimModerationItems(count: $n) { id status } }";
 /// No request may wait on a dead Redis for much longer than its 500 ms timeout.
 const BOUND: Duration = Duration::from_millis(1500);
 
@@ -36,25 +33,16 @@ async fn wait_for_redis(app: &TestApp, want: &str, within: Duration) -> (StatusC
     }
 }
 
-/// Submits one comment through raw HTTP; the HTTP status, the response and its time.
+/// Submits comment `n`; the HTTP status, the response and its time.
 async fn submit(app: &TestApp, citizen: &str, n: usize) -> (StatusCode, Value, Duration) {
-    let input = json!({
-        "body": format!("Comment {n}: the well in the village is dry."),
-        "categoryCode": "LOCAL_ROADS",
-        "communeCode": "120101",
-    });
+    let well = format!("Comment {n}: the well in the village is dry.");
     let started = Instant::now();
-    let response = app
-        .client
-        .post(format!("{}/graphql", app.base))
-        .bearer_auth(citizen)
-        .json(&json!({ "query": SUBMIT, "variables": { "input": input } }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    (status, body, started.elapsed())
+    let reply = app
+        .submit(citizen, &Submission::new("120101", "LOCAL_ROADS", well))
+        .reply()
+        .await;
+    let status = StatusCode::from_u16(reply.status).unwrap();
+    (status, reply.body, started.elapsed())
 }
 
 /// Submits and expects success; the comment (id, trackingCode) and the time taken.
@@ -71,8 +59,8 @@ async fn submit_ok(app: &TestApp, citizen: &str, n: usize) -> (Value, Duration) 
 
 /// Claims up to `n` items; their ids, each at most once.
 async fn claim(app: &TestApp, token: &str, n: i32) -> BTreeSet<String> {
-    let data = app.ok(Some(token), CLAIM, json!({ "n": n })).await;
-    let items = data["claimModerationItems"].as_array().unwrap();
+    let data = app.claim(token, n).await;
+    let items = data.as_array().unwrap();
     assert!(items.iter().all(|c| c["status"] == "PENDING"), "{data}");
     let ids: BTreeSet<String> = items.iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), items.len(), "an item was returned twice: {data}");
@@ -205,18 +193,6 @@ mod with_redis_stopped_the_server_keeps_serving_and_recovers_by_itself {
     }
 }
 
-/// Approves a comment; it must work.
-async fn approve(app: &TestApp, token: &str, id: &str) {
-    let data = app
-        .ok(
-            Some(token),
-            "mutation($id: ID!) { moderateComment(id: $id, decision: APPROVE) { status } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(data["moderateComment"]["status"], "ROUTED");
-}
-
 /// How long claimed items stay with a moderator in the test below: long enough for the
 /// outage and the recovery to happen inside it.
 const LEASE: Duration = Duration::from_secs(12);
@@ -287,7 +263,7 @@ async fn claims_from_the_database_while_redis_is_down(backend: Backend) {
         leased_at.elapsed()
     );
     let decided = of_b.first().unwrap().clone();
-    approve(&app, &b, &decided).await;
+    assert_eq!(app.approve(&b, &decided).await["status"], "ROUTED");
 
     // Once the leases run out, every undecided item comes back, once.
     let expected: BTreeSet<String> = all.iter().filter(|id| **id != decided).cloned().collect();

@@ -292,10 +292,6 @@ both_backends!(
     the_fixture_gives_the_hand_computed_numbers
 );
 
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }";
-const APPROVE: &str =
-    "mutation($id: ID!) { moderateComment(id: $id, decision: APPROVE) { status assignedUnit { code } } }";
-
 async fn the_real_flow_is_counted(app: TestApp) {
     let citizen = app.citizen().await;
     let moderator = app.staff("moderator", "mod1", None).await;
@@ -314,24 +310,21 @@ async fn the_real_flow_is_counted(app: TestApp) {
         ("SOLID_WASTE", "120109", true),
         ("LOCAL_ROADS", "120101", false),
     ] {
-        let input = json!({ "body": "Rubbish is burnt beside the school every day", "categoryCode": category, "communeCode": commune_code });
-        let data = app.ok(Some(&citizen), SUBMIT, json!({ "input": input })).await;
-        let id = data["submitComment"]["comment"]["id"].as_str().unwrap().to_owned();
+        let body = "Rubbish is burnt beside the school every day";
+        let id = app.submit_comment(&citizen, commune_code, category, body).await;
         if approve {
-            let approved = app.ok(Some(&moderator), APPROVE, json!({ "id": id })).await;
-            assert_eq!(approved["moderateComment"]["status"], "ROUTED");
+            let approved = app.approve(&moderator, &id).await;
+            assert_eq!(approved["status"], "ROUTED");
         }
         ids.push(id);
     }
-    let respond = "mutation($id: ID!) { respondToComment(id: $id, body: \"A team comes on Monday.\") { status } }";
-    let ack = "mutation($id: ID!) { acknowledgeComment(id: $id) { status } }";
-    let resolve = "mutation($id: ID!) { resolveComment(id: $id, note: \"Repaired on Monday.\") { status } }";
-    app.ok(Some(&commune), ack, json!({ "id": ids[0] })).await;
-    app.ok(Some(&commune), respond, json!({ "id": ids[0] })).await;
-    app.ok(Some(&commune), respond, json!({ "id": ids[0] })).await; // a second answer is not a second response
-    app.ok(Some(&commune), resolve, json!({ "id": ids[0] })).await;
-    app.ok(Some(&commune), respond, json!({ "id": ids[1] })).await;
-    app.ok(Some(&district), respond, json!({ "id": ids[3] })).await;
+    let answer = "A team comes on Monday.";
+    app.acknowledge(&commune, &ids[0]).await;
+    app.respond(&commune, &ids[0], answer).await;
+    app.respond(&commune, &ids[0], answer).await; // a second answer is not a second response
+    app.resolve(&commune, &ids[0], "Repaired on Monday.").await;
+    app.respond(&commune, &ids[1], answer).await;
+    app.respond(&district, &ids[3], answer).await;
 
     let wide =
         |unit: Option<&str>| json!({ "unit": unit, "from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z" });

@@ -5,33 +5,17 @@
 
 use std::time::Duration;
 
-use mati_tests::{Backend, TestApp, both_backends, first_error};
+use mati_tests::{Backend, Reply, Submission, TestApp, both_backends, first_error};
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use serde_json::{Value, json};
 
-const SUBMIT: &str =
-    "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id trackingCode } } }";
-const MODERATE: &str = "mutation($id: ID!, $d: ModerationDecision!, $r: RejectReason) {
-  moderateComment(id: $id, decision: $d, reason: $r) { status routedAt } }";
+/// What the citizens of these tests write.
+const ROAD: &str = "ផ្លូវខូចខាតធ្ងន់ធ្ងរណាស់";
 
 /// Posts with an `X-Forwarded-For` address (believed from 127.0.0.1 when the server
 /// trusts it), so that tests can speak as several clients.
-async fn post_as(
-    app: &TestApp,
-    address: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> reqwest::Response {
-    let mut request = app
-        .client
-        .post(format!("{}/graphql", app.base))
-        .header("X-Forwarded-For", address)
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
+async fn post_as(app: &TestApp, address: &str, token: Option<&str>, query: &str, variables: Value) -> Reply {
+    app.call(token, query, variables).forwarded_for(address).reply().await
 }
 
 fn codes(body: &Value) -> Vec<String> {
@@ -48,18 +32,15 @@ fn codes(body: &Value) -> Vec<String> {
 
 /// A comment sent by a fresh citizen and approved: its id and routing time.
 async fn routed(app: &TestApp, moderator: &str, category: &str, gender: Option<&str>) -> (Value, String) {
-    let citizen = app.citizen().await;
-    let mut input = json!({ "body": "ផ្លូវខូចខាតធ្ងន់ធ្ងរណាស់ សូមជួសជុល", "categoryCode": category, "communeCode": "120101" });
+    let mut comment = Submission::new("120101", category, "ផ្លូវខូចខាតធ្ងន់ធ្ងរណាស់ សូមជួសជុល");
     if let Some(gender) = gender {
-        input["gender"] = json!(gender);
+        comment = comment.gender(gender);
     }
-    let data = app.ok(Some(&citizen), SUBMIT, json!({ "input": input })).await;
-    let id = data["submitComment"]["comment"]["id"].clone();
-    let approved = app
-        .ok(Some(moderator), MODERATE, json!({ "id": id, "d": "APPROVE" }))
-        .await;
-    let at = approved["moderateComment"]["routedAt"].as_str().unwrap().to_owned();
-    (id, at)
+    let approved = app.ready(moderator, &comment).await;
+    (
+        approved["id"].clone(),
+        approved["routedAt"].as_str().unwrap().to_owned(),
+    )
 }
 
 // ---------------------------------------------------------------------------------
@@ -111,12 +92,12 @@ async fn limited_per_address(app: TestApp) {
     let stats = |day: u32| format!("{{ responseStats(from: \"2026-01-{day:02}T00:00:00+07:00\") {{ received }} }}");
     for day in 1..=3 {
         let response = post_as(&app, "203.0.113.7", None, &stats(day), json!({})).await;
-        assert_eq!(response.status(), 200);
+        assert_eq!(response.status, 200);
     }
     let refused = post_as(&app, "203.0.113.7", None, &stats(4), json!({})).await;
-    assert_eq!(refused.status(), 429);
-    assert!(refused.headers().contains_key("retry-after"));
-    let body: Value = refused.json().await.unwrap();
+    assert_eq!(refused.status, 429);
+    assert!(refused.headers.contains_key("retry-after"));
+    let body = refused.body;
     assert_eq!(codes(&body), ["RATE_LIMITED"]);
     // A request of which something else answered (here, rightly, with nothing) is a
     // 200: only a request refused whole is a 429.
@@ -128,10 +109,9 @@ async fn limited_per_address(app: TestApp) {
         json!({}),
     )
     .await;
-    assert_eq!(mixed.status(), 200);
+    assert_eq!(mixed.status, 200);
     let total = post_as(&app, "203.0.113.7", None, "{ comments { totalCount } }", json!({})).await;
-    let status = total.status();
-    let body: Value = total.json().await.unwrap();
+    let (status, body) = (total.status, total.body);
     assert_eq!(status, 429, "totalCount counts like statistics: {body:#}");
     for export in ["comments.csv", "stats.csv?from=2026-02-01T00:00:00%2B07:00"] {
         let response = app
@@ -146,7 +126,7 @@ async fn limited_per_address(app: TestApp) {
     }
     // Another address is not affected.
     let other = post_as(&app, "198.51.100.9", None, &stats(4), json!({})).await;
-    assert_eq!(other.status(), 200);
+    assert_eq!(other.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,8 +242,7 @@ async fn heavy_reads_cannot_take_every_connection() {
         );
     }
     let citizen = app.citizen().await;
-    let input = json!({ "body": "ផ្លូវខូចខាតធ្ងន់ធ្ងរណាស់", "categoryCode": "LOCAL_ROADS", "communeCode": "120101" });
-    app.ok(Some(&citizen), SUBMIT, json!({ "input": input })).await;
+    app.submit_comment(&citizen, "120101", "LOCAL_ROADS", ROAD).await;
     let mut busy = 0;
     for ask in heavy {
         let (status, retry, body) = ask.await.unwrap();
@@ -427,25 +406,12 @@ async fn a_comment_rejected_after_routing_leaves_the_statistics_and_the_inbox(ap
     // Hidden by three citizens' flags from three places, then rejected.
     for n in 1..=3 {
         let citizen = app.citizen().await;
-        let flag = "mutation($id: ID!) { flagComment(id: $id, reason: ABUSIVE) }";
-        let response = post_as(
-            &app,
-            &format!("203.0.113.{n}"),
-            Some(&citizen),
-            flag,
-            json!({ "id": id }),
-        )
-        .await;
-        assert_eq!(response.status(), 200);
+        let address = format!("203.0.113.{n}");
+        let response = app.flag(&citizen, &id, "ABUSIVE").forwarded_for(&address).reply().await;
+        assert_eq!(response.status, 200);
     }
-    let rejected = app
-        .ok(
-            Some(&moderator),
-            MODERATE,
-            json!({ "id": id, "d": "REJECT", "r": "ABUSIVE" }),
-        )
-        .await;
-    assert_eq!(rejected["moderateComment"]["status"], "REJECTED");
+    let rejected = app.reject(&moderator, &id, "ABUSIVE").await;
+    assert_eq!(rejected["status"], "REJECTED");
 
     let stats = app
         .ok(
@@ -503,33 +469,18 @@ async fn every_rating_counts_and_reopened_comments_are_reported(app: TestApp) {
     let mut codes = Vec::new();
     for _ in 0..2 {
         let citizen = app.citizen().await;
-        let input = json!({ "body": "ផ្លូវខូចខាតធ្ងន់ធ្ងរណាស់", "categoryCode": "LOCAL_ROADS", "communeCode": "120101" });
-        let data = app.ok(Some(&citizen), SUBMIT, json!({ "input": input })).await;
-        let comment = &data["submitComment"]["comment"];
-        let id = comment["id"].clone();
-        app.ok(Some(&moderator), MODERATE, json!({ "id": id, "d": "APPROVE" }))
+        let comment = app
+            .submit(&citizen, &Submission::new("120101", "LOCAL_ROADS", ROAD))
             .await;
-        app.ok(
-            Some(&official),
-            "mutation($id: ID!) { respondToComment(id: $id, body: \"យើងនឹងជួសជុល\") { status } }",
-            json!({ "id": id }),
-        )
-        .await;
-        app.ok(
-            Some(&official),
-            "mutation($id: ID!) { resolveComment(id: $id, note: \"Repaired.\") { status } }",
-            json!({ "id": id }),
-        )
-        .await;
+        let id = &comment["id"];
+        app.approve(&moderator, id).await;
+        app.respond(&official, id, "យើងនឹងជួសជុល").await;
+        app.resolve(&official, id, "Repaired.").await;
         codes.push((citizen, comment["trackingCode"].as_str().unwrap().to_owned()));
     }
-    let rate = "mutation($c: String!, $s: Boolean!) { rateResolution(trackingCode: $c, satisfied: $s) { status } }";
-    app.ok(Some(&codes[0].0), rate, json!({ "c": codes[0].1, "s": true }))
-        .await;
-    let reopened = app
-        .ok(Some(&codes[1].0), rate, json!({ "c": codes[1].1, "s": false }))
-        .await;
-    assert_eq!(reopened["rateResolution"]["status"], "RESPONDED");
+    app.rate(&codes[0].0, &codes[0].1, true).await;
+    let reopened = app.rate(&codes[1].0, &codes[1].1, false).await;
+    assert_eq!(reopened["status"], "RESPONDED");
     let stats = app
         .ok(
             None,

@@ -3,24 +3,18 @@
 //! comments whose commune lies inside it.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
 
-use mati_tests::{TestApp, both_backends};
+use mati_tests::{Submission, TestApp, both_backends};
 use serde_json::{Value, json};
 
-const SUBMIT: &str = "mutation($input: SubmitCommentInput!) { submitComment(input: $input) { comment { id } } }";
 const LIST: &str = "query($u: ID!) { comments(unitCode: $u) { totalCount edges { node { body } } } }";
 
 async fn publish(app: &TestApp, citizen: &str, moderator: &str, body: &str, village: Option<&str>) {
-    let mut input = json!({ "body": body, "categoryCode": "LOCAL_ROADS", "communeCode": "120101" });
+    let mut comment = Submission::new("120101", "LOCAL_ROADS", body);
     if let Some(village) = village {
-        input["villageCode"] = json!(village);
+        comment = comment.village(village);
     }
-    let data = app.ok(Some(citizen), SUBMIT, json!({ "input": input })).await;
-    app.ok(
-        Some(moderator),
-        "mutation($id: ID!) { moderateComment(id: $id, decision: APPROVE) { id } }",
-        json!({ "id": data["submitComment"]["comment"]["id"] }),
-    )
-    .await;
+    let comment = app.submit(citizen, &comment).await;
+    app.approve(moderator, &comment["id"]).await;
 }
 
 fn bodies(listing: &Value) -> Vec<String> {
