@@ -1,8 +1,9 @@
 //! The rules of Mati, free of IO: validated values, the comment lifecycle, routing,
 //! deadlines, statistics, who may do what, and the ports that adapters implement.
 //!
-//! Every entry point (GraphQL, the CLI, later Open311 and a bot) calls [`service`], so a
-//! rule is written once.
+//! Every entry point (GraphQL, the CSV exports, the CLI, later Open311 and a bot) calls
+//! [`service`], so a rule is written once: the services hold the ports, and nothing else
+//! hands them out. CI keeps it so: no api file but the wiring names `mati_infra`.
 
 pub mod auth;
 pub mod category;
