@@ -1,0 +1,188 @@
+//! The settings of what Mati connects to and listens on: the database, HTTP, Redis.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::Fallback::{Absent, Value};
+use super::{Secret, Setting, SettingsError, Vars, error};
+use crate::net::IpNet;
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// [`Self::URL`]; may hold a password, hence secret.
+    pub url: Secret,
+    /// [`Self::MAX_CONNECTIONS`].
+    pub max_connections: u32,
+    /// [`Self::ACQUIRE_TIMEOUT`].
+    pub acquire_timeout: Duration,
+    /// [`Self::STATEMENT_TIMEOUT`]: none when 0.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl DatabaseSettings {
+    /// Which database.
+    pub const URL: Setting = Setting {
+        key: "MATI_DATABASE_URL",
+        default: Value("sqlite://mati.db?mode=rwc"),
+        about: "`sqlite://FILE?mode=rwc` or `postgres://USER[:PASSWORD]@HOST:PORT/DB`",
+    };
+    /// Pool size.
+    pub const MAX_CONNECTIONS: Setting = Setting {
+        key: "MATI_DATABASE_MAX_CONNECTIONS",
+        default: Value("16"),
+        about: "pool size",
+    };
+    /// Longest wait for a pooled connection.
+    pub const ACQUIRE_TIMEOUT: Setting = Setting {
+        key: "MATI_DATABASE_ACQUIRE_TIMEOUT_MS",
+        default: Value("3000"),
+        about: "longest wait for a pooled connection before `SERVICE_UNAVAILABLE`",
+    };
+    /// Longest statement of a server on PostgreSQL.
+    pub const STATEMENT_TIMEOUT: Setting = Setting {
+        key: "MATI_DATABASE_STATEMENT_TIMEOUT_MS",
+        default: Value("10000"),
+        about: "PostgreSQL: the server cancels a request's statement that runs longer (the client gets \
+                `SERVICE_UNAVAILABLE` with `retryAfterSeconds`); `0` for none. Commands (`migrate`, \
+                `gazetteer import`, `seed`) have none",
+    };
+    /// The group's settings.
+    pub const DECLARED: &[Setting] = &[
+        Self::URL,
+        Self::MAX_CONNECTIONS,
+        Self::ACQUIRE_TIMEOUT,
+        Self::STATEMENT_TIMEOUT,
+    ];
+
+    pub(super) fn read(vars: &Vars) -> Result<Self, SettingsError> {
+        let url = vars.text(&Self::URL).unwrap_or_default().into_owned();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(error(Self::URL.key, "must start with sqlite: or postgres://"));
+        }
+        Ok(Self {
+            url: Secret(url),
+            max_connections: vars.number(&Self::MAX_CONNECTIONS)?,
+            acquire_timeout: Duration::from_millis(vars.number(&Self::ACQUIRE_TIMEOUT)?),
+            statement_timeout: Some(Duration::from_millis(vars.number(&Self::STATEMENT_TIMEOUT)?))
+                .filter(|t| !t.is_zero()),
+        })
+    }
+}
+
+/// The HTTP listener and what it lets in.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// [`Self::LISTEN`].
+    pub listen: SocketAddr,
+    /// [`Self::TRUSTED_PROXIES`].
+    pub trusted_proxies: Vec<IpNet>,
+    /// [`Self::MAX_WEBSOCKETS_PER_ADDRESS`].
+    pub max_websockets_per_address: usize,
+    /// [`Self::WEBSOCKET_INIT_TIMEOUT`] (at least 1 s).
+    pub websocket_init_timeout: Duration,
+}
+
+impl HttpSettings {
+    /// Where to listen.
+    pub const LISTEN: Setting = Setting {
+        key: "MATI_LISTEN",
+        default: Value("127.0.0.1:8080"),
+        about: "address to listen on; port `0` picks a free one",
+    };
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub const TRUSTED_PROXIES: Setting = Setting {
+        key: "MATI_TRUSTED_PROXIES",
+        default: Absent("none"),
+        about: "comma-separated addresses or CIDR ranges (e.g. `10.0.0.0/8,127.0.0.1`) of the load balancers \
+                whose `X-Forwarded-For` is believed; from anyone else the header is ignored. Behind a proxy, \
+                set it: per-address limits and the distinct addresses that flags need to hide a comment see \
+                the clients only through it",
+    };
+    /// WebSockets per client address.
+    pub const MAX_WEBSOCKETS_PER_ADDRESS: Setting = Setting {
+        key: "MATI_MAX_WEBSOCKETS_PER_ADDRESS",
+        default: Value("20"),
+        about: "WebSockets one client address (an IPv6 /64) may hold open at once on a replica; the next \
+                upgrade is refused with 429 (`RATE_LIMITED`) until one ends",
+    };
+    /// How long a WebSocket may wait for `connection_init`.
+    pub const WEBSOCKET_INIT_TIMEOUT: Setting = Setting {
+        key: "MATI_WEBSOCKET_INIT_TIMEOUT_SECS",
+        default: Value("10"),
+        about: "a WebSocket without an accepted `connection_init` within this time is closed with 4408",
+    };
+    /// The group's settings.
+    pub const DECLARED: &[Setting] = &[
+        Self::LISTEN,
+        Self::TRUSTED_PROXIES,
+        Self::MAX_WEBSOCKETS_PER_ADDRESS,
+        Self::WEBSOCKET_INIT_TIMEOUT,
+    ];
+
+    pub(super) fn read(vars: &Vars) -> Result<Self, SettingsError> {
+        let listen = vars.text(&Self::LISTEN).unwrap_or_default();
+        let listen = listen.parse().map_err(|_| {
+            error(
+                Self::LISTEN.key,
+                format!("{listen:?} is not an address such as 127.0.0.1:8080"),
+            )
+        })?;
+        let trusted_proxies = match vars.text(&Self::TRUSTED_PROXIES) {
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    IpNet::parse(s).ok_or_else(|| {
+                        error(
+                            Self::TRUSTED_PROXIES.key,
+                            format!("{s:?} is not an address or CIDR range"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
+        Ok(Self {
+            listen,
+            trusted_proxies,
+            max_websockets_per_address: vars.number(&Self::MAX_WEBSOCKETS_PER_ADDRESS)?,
+            websocket_init_timeout: Duration::from_secs(vars.number::<u64>(&Self::WEBSOCKET_INIT_TIMEOUT)?.max(1)),
+        })
+    }
+}
+
+/// Redis.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// [`Self::URL`]; may hold a password, hence secret.
+    pub url: Option<Secret>,
+    /// [`Self::PREFIX`].
+    pub prefix: String,
+}
+
+impl RedisSettings {
+    /// Which Redis, if any.
+    pub const URL: Setting = Setting {
+        key: "MATI_REDIS_URL",
+        default: Absent("unset"),
+        about: "`redis://HOST:PORT`: rate limits, the moderation queue and live events shared by replicas; \
+                unset keeps all three in the process (and the queue in the database)",
+    };
+    /// Prefix of this deployment's keys.
+    pub const PREFIX: Setting = Setting {
+        key: "MATI_REDIS_PREFIX",
+        default: Value("mati"),
+        about: "prefix of every Redis key, one per deployment",
+    };
+    /// The group's settings.
+    pub const DECLARED: &[Setting] = &[Self::URL, Self::PREFIX];
+
+    pub(super) fn read(vars: &Vars) -> Result<Self, SettingsError> {
+        Ok(Self {
+            url: vars.text(&Self::URL).map(|url| Secret(url.into_owned())),
+            prefix: vars.text(&Self::PREFIX).unwrap_or_default().into_owned(),
+        })
+    }
+}

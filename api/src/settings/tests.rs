@@ -1,0 +1,130 @@
+//! The settings parser and the README's configuration table.
+
+use std::time::Duration;
+
+use super::*;
+
+fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+#[test]
+fn defaults_give_the_embedded_sqlite_server() -> Result<(), SettingsError> {
+    let settings = Settings::from_vars(BTreeMap::new())?;
+    assert_eq!(settings.database.url.expose(), "sqlite://mati.db?mode=rwc");
+    assert_eq!(settings.http.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(settings.environment, Environment::Development);
+    assert_eq!(settings.workflow.citizen_session_idle_days, 180);
+    assert_eq!(settings.stats.min_group_size, mati_domain::stats::MIN_GROUP_SIZE);
+    assert_eq!(settings.stats.max_concurrent, 4, "a quarter of the pool of 16");
+    assert_eq!(settings.database.statement_timeout, Some(Duration::from_secs(10)));
+    Ok(())
+}
+
+#[test]
+fn every_key_is_declared_once() {
+    let mut keys: Vec<&str> = Settings::declared().map(|setting| setting.key).collect();
+    let count = keys.len();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), count, "a key declared twice");
+    assert!(keys.iter().all(|key| key.starts_with("MATI_")));
+}
+
+/// README.md's configuration table is the declaration, row for row: key, default and
+/// meaning; and its table of rate limits names every action with its default quota.
+#[test]
+fn the_readme_lists_every_setting_as_declared() {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("\n## Configuration\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .unwrap_or_default();
+    let rows: Vec<&str> = section.lines().filter(|line| line.starts_with("| `MATI_")).collect();
+    let declared: Vec<String> = Settings::declared()
+        .chain([&Settings::RATE_LIMITS])
+        .map(|setting| {
+            format!(
+                "| `{}` | {} | {} |",
+                setting.key,
+                setting.default.shown(),
+                setting.about
+            )
+        })
+        .collect();
+    let (table, limits) = rows.split_at(declared.len().min(rows.len()));
+    assert!(
+        table == declared,
+        "README.md's configuration table is not what api/src/settings.rs declares; it should read:\n\n{}\n",
+        declared.join("\n")
+    );
+    let limits_declared: Vec<String> = Action::ALL
+        .iter()
+        .map(|action| format!("| `{}` | `{}` | ", action.setting(), action.default_quota()))
+        .collect();
+    assert_eq!(
+        limits.len(),
+        limits_declared.len(),
+        "one row per rate limit: {limits:#?}"
+    );
+    for (row, start) in limits.iter().zip(&limits_declared) {
+        assert!(row.starts_with(start), "README.md's row {row:?} should start {start:?}");
+    }
+}
+
+#[test]
+fn citizen_tokens_cannot_be_set_to_expire_at_once() {
+    let zero = Settings::from_vars(vars(&[("MATI_CITIZEN_SESSION_IDLE_DAYS", "0")])).err();
+    assert_eq!(zero.map(|e| e.key).as_deref(), Some("MATI_CITIZEN_SESSION_IDLE_DAYS"));
+}
+
+#[test]
+fn an_unknown_or_bad_key_is_named() {
+    let unknown = Settings::from_vars(vars(&[("MATI_DATABSE_URL", "x")])).err();
+    assert_eq!(unknown.map(|e| e.key).as_deref(), Some("MATI_DATABSE_URL"));
+    let bad = Settings::from_vars(vars(&[("MATI_LISTEN", "everywhere")])).err();
+    assert_eq!(bad.map(|e| e.key).as_deref(), Some("MATI_LISTEN"));
+    let bad = Settings::from_vars(vars(&[("MATI_MAX_TOKENS", "many")])).err();
+    assert_eq!(
+        bad.map(|e| e.to_string()).as_deref(),
+        Some("MATI_MAX_TOKENS: \"many\" is not a number")
+    );
+}
+
+#[test]
+fn rate_limits_and_proxies_are_read_per_action() -> Result<(), SettingsError> {
+    let settings = Settings::from_vars(vars(&[
+        ("MATI_RATE_LIMIT_SUBMIT_PER_TOKEN", "3/10s"),
+        ("MATI_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+    ]))?;
+    assert_eq!(
+        settings.rate_limits.get(&Action::SubmitPerToken).map(|q| q.burst),
+        Some(3)
+    );
+    assert_eq!(settings.http.trusted_proxies.len(), 2);
+    let bad = Settings::from_vars(vars(&[("MATI_RATE_LIMIT_FLAG", "lots")])).err();
+    assert_eq!(bad.map(|e| e.key).as_deref(), Some("MATI_RATE_LIMIT_FLAG"));
+    Ok(())
+}
+
+#[test]
+fn statistics_cannot_be_given_every_pooled_connection() {
+    let all = Settings::from_vars(vars(&[
+        ("MATI_DATABASE_MAX_CONNECTIONS", "8"),
+        ("MATI_STATS_MAX_CONCURRENT", "8"),
+    ]))
+    .err();
+    assert_eq!(all.map(|e| e.key).as_deref(), Some("MATI_STATS_MAX_CONCURRENT"));
+    let some = Settings::from_vars(vars(&[
+        ("MATI_DATABASE_MAX_CONNECTIONS", "8"),
+        ("MATI_STATS_MAX_CONCURRENT", "3"),
+    ]));
+    assert_eq!(some.map(|s| s.stats.max_concurrent).ok(), Some(3));
+}
+
+#[test]
+fn secrets_do_not_print() {
+    let url = Secret("postgres://u:hunter2@db/mati".into());
+    assert!(!format!("{url:?}").contains("hunter2"));
+}
