@@ -21,6 +21,7 @@ use libfuzzer_sys::fuzz_target;
 use mati_api::app;
 use mati_api::settings::Settings;
 use mati_domain::auth::{Principal, Role, StaffAccount};
+use mati_domain::comment::StaffId;
 use mati_domain::rate_limit::Action;
 use mati_domain::service::{Mati, StaffUpdate};
 use serde_json::{Value, json};
@@ -61,7 +62,7 @@ fn server() -> &'static Server {
 /// The command line's powers, which the harness uses to set up and restore accounts.
 fn operator() -> Principal {
     Principal::Staff(StaffAccount {
-        id: 0,
+        id: StaffId::new(0),
         username: "fuzz".into(),
         role: Role::Admin,
         unit: None,
