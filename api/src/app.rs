@@ -15,6 +15,7 @@ use crate::graphql::persisted::AllowList;
 use crate::graphql::{self, Limits};
 use crate::http::{self, AppState, SocketLimits, SocketSlots};
 use crate::settings::{Environment, Settings};
+use crate::shutdown::{self, Shutdown};
 
 /// The wall clock.
 pub struct SystemClock;
@@ -123,7 +124,8 @@ pub fn command_services(db: Db) -> anyhow::Result<Mati> {
     Ok(services(db, &shared, Arc::new(SystemClock), Rules::default()))
 }
 
-/// Runs the server until SIGINT or SIGTERM.
+/// Runs the server until SIGINT or SIGTERM, then stops as [`crate::shutdown`] says:
+/// `Ok` when everything in flight finished within the timeout.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = start(&settings).await?;
     let listener = TcpListener::bind(settings.http.listen)
@@ -133,11 +135,38 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%address, "listening");
     // The one line on standard output that scripts and tests wait for.
     println!("listening on http://{address}");
+    let shutdown = state.shutdown.clone();
     let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("server failed")
+    let mut server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.stopping())
+            .into_future(),
+    );
+    let signal = tokio::select! {
+        signal = shutdown::signal() => signal,
+        ended = &mut server => {
+            // The listener failed on its own: nothing was asked to stop.
+            ended.context("server task")?.context("server failed")?;
+            anyhow::bail!("server stopped without a signal");
+        }
+    };
+    shutdown.begin(signal, settings.http.shutdown_drain).await;
+    let finished = async {
+        let served = server.await;
+        shutdown.finished().await;
+        served
+    };
+    match tokio::time::timeout(settings.http.shutdown_timeout, finished).await {
+        Ok(served) => {
+            served.context("server task")?.context("server failed")?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Err(_) => anyhow::bail!(
+            "stopped after {} s with requests, sockets or background work unfinished (MATI_SHUTDOWN_TIMEOUT_SECS)",
+            settings.http.shutdown_timeout.as_secs()
+        ),
+    }
 }
 
 /// Everything a server needs but its socket: the database prepared (migrated, categories
@@ -162,12 +191,13 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
     // Background work gets its own small pool, so it neither competes with requests for
     // connections nor shows in the statement count of requests.
     let background = server_pool(settings, 2).await?;
-    shared.spawn_relay(&background);
-
-    spawn_escalation(
+    let shutdown = Shutdown::new();
+    shutdown.spawn(shared.relay(&background, shutdown.stopping()));
+    shutdown.spawn(escalation(
         services(background, &shared, clock.clone(), rules(settings)),
         settings.workflow.escalation_interval,
-    );
+        shutdown.stopping(),
+    ));
     let mati = services(db.clone(), &shared, clock, rules(settings));
     let development = settings.environment == Environment::Development;
     let limits = Limits {
@@ -190,41 +220,25 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
             slots: SocketSlots::new(settings.http.max_websockets_per_address),
             init_timeout: settings.http.websocket_init_timeout,
         },
+        shutdown,
     };
     Ok(state)
 }
 
-/// Escalates overdue comments every `interval`, on every replica; the domain makes sure
-/// each comment is escalated once per level whoever runs it.
-fn spawn_escalation(mati: Mati, interval: std::time::Duration) {
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(interval).await;
-            match mati.escalate_overdue().await {
-                Ok(escalated) if !escalated.is_empty() => tracing::info!(count = escalated.len(), "comments escalated"),
-                Ok(_) => {}
-                Err(err) => tracing::warn!(error = %err, "escalation postponed"),
-            }
+/// Escalates overdue comments every `interval` until `stop` completes, on every replica;
+/// the domain makes sure each comment is escalated once per level whoever runs it. A
+/// round under way when the server stops is finished.
+async fn escalation(mati: Mati, interval: std::time::Duration, stop: impl Future<Output = ()>) {
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(interval) => {}
         }
-    });
-}
-
-async fn shutdown() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+        match mati.escalate_overdue().await {
+            Ok(escalated) if !escalated.is_empty() => tracing::info!(count = escalated.len(), "comments escalated"),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "escalation postponed"),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        () = terminate => {},
     }
-    tracing::info!("shutting down");
 }

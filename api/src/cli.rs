@@ -216,8 +216,8 @@ async fn migrate(direction: Direction, settings: &Settings) -> anyhow::Result<Ex
     let db = app::connect(settings).await?;
     match direction {
         Direction::Up => {
-            db.migrate_up().await?;
-            println!("migrations applied");
+            let applied = db.migrate_up().await?;
+            println!("migrations applied: {applied}");
         }
         Direction::Down => {
             db.migrate_down().await?;

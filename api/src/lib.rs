@@ -6,4 +6,5 @@ pub mod graphql;
 pub mod http;
 pub mod net;
 pub mod settings;
+pub mod shutdown;
 pub mod telemetry;

@@ -5,6 +5,7 @@ use mati_domain::category;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 
 use crate::Db;
+use crate::db::SchemaLock;
 use crate::db::entity::category as category_row;
 use crate::gazetteer::import::{self, ImportReport, Provenance};
 use crate::gazetteer::source;
@@ -21,16 +22,29 @@ pub const EMBEDDED_GAZETTEER: [(&str, &str); 4] = [
 /// What the first start did.
 #[derive(Debug, Default)]
 pub struct Seeded {
+    /// Migrations applied (0 when the schema was current).
+    pub migrations: usize,
     /// Categories inserted (0 when the table was filled before).
     pub categories: usize,
     /// The gazetteer import, when it ran.
     pub gazetteer: Option<(ImportReport, usize)>,
 }
 
-/// Migrates and seeds `db`. Safe to call at every start.
+/// Migrates and seeds `db`. Safe to call at every start, and from many processes at
+/// once: on PostgreSQL they take turns under the [`SchemaLock`], and whoever comes after
+/// the first finds the schema current and the tables filled.
 pub async fn prepare(db: &Db) -> anyhow::Result<Seeded> {
-    db.migrate_up().await?;
-    let mut seeded = Seeded::default();
+    let lock = SchemaLock::acquire(db).await?;
+    let seeded = prepare_locked(db).await;
+    lock.release().await;
+    seeded
+}
+
+async fn prepare_locked(db: &Db) -> anyhow::Result<Seeded> {
+    let mut seeded = Seeded {
+        migrations: db.migrate_up_locked().await?,
+        ..Seeded::default()
+    };
     if category_row::Entity::find().one(db.conn()).await?.is_none() {
         let rows = category::defaults()
             .into_iter()

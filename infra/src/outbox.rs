@@ -53,25 +53,43 @@ pub async fn relay_once(db: &Db, queue: &dyn QueueBackend) -> anyhow::Result<usi
     Ok(rows.len())
 }
 
-/// Runs the relay and the queue's upkeep until the process ends.
-pub fn spawn(db: Db, queue: Arc<dyn QueueBackend>) {
-    tokio::spawn(async move {
-        let mut last_upkeep = tokio::time::Instant::now() - MAINTAIN_EVERY;
-        loop {
-            if last_upkeep.elapsed() >= MAINTAIN_EVERY {
-                last_upkeep = tokio::time::Instant::now();
-                if let Err(err) = queue.maintain().await {
-                    tracing::debug!(error = %err, "queue upkeep postponed");
-                }
-            }
-            match relay_once(&db, queue.as_ref()).await {
-                Ok(0) => tokio::time::sleep(IDLE).await,
-                Ok(moved) => tracing::debug!(moved, "outbox relayed"),
-                Err(err) => {
-                    tracing::debug!(error = %err, "outbox relay postponed");
-                    tokio::time::sleep(BACKOFF).await;
-                }
+/// Runs the relay and the queue's upkeep until `stop` completes; then relays what the
+/// outbox still holds (one try: what the queue cannot take stays for the next start or
+/// another replica) and returns.
+pub async fn relay(db: Db, queue: Arc<dyn QueueBackend>, stop: impl Future<Output = ()>) {
+    let mut stop = std::pin::pin!(stop);
+    let mut last_upkeep = tokio::time::Instant::now() - MAINTAIN_EVERY;
+    loop {
+        if last_upkeep.elapsed() >= MAINTAIN_EVERY {
+            last_upkeep = tokio::time::Instant::now();
+            if let Err(err) = queue.maintain().await {
+                tracing::debug!(error = %err, "queue upkeep postponed");
             }
         }
-    });
+        let pause = match relay_once(&db, queue.as_ref()).await {
+            Ok(0) => IDLE,
+            Ok(moved) => {
+                tracing::debug!(moved, "outbox relayed");
+                Duration::ZERO
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "outbox relay postponed");
+                BACKOFF
+            }
+        };
+        tokio::select! {
+            () = &mut stop => break,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+    loop {
+        match relay_once(&db, queue.as_ref()).await {
+            Ok(0) => break,
+            Ok(moved) => tracing::debug!(moved, "outbox relayed before stopping"),
+            Err(err) => {
+                tracing::warn!(error = %err, "outbox left for the next start");
+                break;
+            }
+        }
+    }
 }

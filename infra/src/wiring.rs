@@ -79,10 +79,13 @@ impl Shared {
 }
 
 impl Shared {
-    /// Starts relaying the outbox to the queue (servers only: a short-lived command must
-    /// not take rows it cannot finish).
-    pub fn spawn_relay(&self, db: &Db) {
-        outbox::spawn(db.clone(), self.queue.clone());
+    /// Relays the outbox to the queue until `stop` completes, then what is left (servers
+    /// only: a short-lived command must not take rows it cannot finish).
+    pub fn relay<S>(&self, db: &Db, stop: S) -> impl Future<Output = ()> + use<S>
+    where
+        S: Future<Output = ()>,
+    {
+        outbox::relay(db.clone(), self.queue.clone(), stop)
     }
 }
 

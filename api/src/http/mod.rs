@@ -32,6 +32,7 @@ use crate::graphql::error::Code;
 use crate::graphql::limits::ShapeLimits;
 use crate::graphql::persisted::AllowList;
 use crate::net::IpNet;
+use crate::shutdown::Shutdown;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub allow_list: Option<Arc<AllowList>>,
     /// What bounds the WebSockets.
     pub sockets: SocketLimits,
+    /// Whether the server is stopping, and what its stop waits for.
+    pub shutdown: Shutdown,
 }
 
 impl FromRef<AppState> for Mati {
@@ -101,6 +104,11 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    if state.shutdown.draining() {
+        // Balancers take this replica out of rotation; what they still send is served.
+        let body = json!({ "status": "draining" });
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    }
     let ready = state.mati.readiness().await;
     let answer = |ok: bool| if ok { "ok" } else { "unreachable" };
     let mut body = json!({

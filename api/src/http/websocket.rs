@@ -79,6 +79,10 @@ impl Executor for SocketExecutor {
     }
 }
 
+/// The WebSocket close code (RFC 6455) for a server going away: the client reconnects,
+/// through the balancer, to a replica that is not stopping.
+const GOING_AWAY_CLOSE: u16 = 1001;
+
 /// The graphql-transport-ws close code for a socket that sent no `connection_init` in time.
 const INIT_TIMEOUT_CLOSE: u16 = 4408;
 
@@ -113,13 +117,15 @@ pub(super) async fn websocket(
         })
         .answer(&id);
     };
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
+    let shutdown = state.shutdown.clone();
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        // A stopping server waits for its sockets to say goodbye.
+        shutdown.track(async move {
             serve(socket, state, origin, protocol, limits.init_timeout).await;
             // The place is given back however the socket ended.
             drop(slot);
         })
+    })
 }
 
 /// Serves one socket until it ends, or until `init_timeout` passes without an accepted
@@ -145,7 +151,17 @@ async fn serve(socket: WebSocket, state: AppState, origin: Origin, protocol: Gra
             timed_out.store(true, Ordering::SeqCst);
         }
     };
-    let incoming = (&mut stream).take_until(waited);
+    // A stopping server stops reading, which ends the session, and says why.
+    let stopping = state.shutdown.stopping();
+    let stopped = Arc::new(AtomicBool::new(false));
+    let stop = {
+        let stopped = Arc::clone(&stopped);
+        async move {
+            stopping.await;
+            stopped.store(true, Ordering::SeqCst);
+        }
+    };
+    let incoming = (&mut stream).take_until(waited).take_until(stop);
     let on_init = {
         let accepted = Arc::clone(&accepted);
         move |payload: serde_json::Value| async move {
@@ -171,11 +187,20 @@ async fn serve(socket: WebSocket, state: AppState, origin: Origin, protocol: Gra
         .on_connection_init(on_init)
         .serve()
         .await;
-    if timed_out.load(Ordering::SeqCst) {
-        let close = CloseFrame {
+    let close = if timed_out.load(Ordering::SeqCst) {
+        Some(CloseFrame {
             code: INIT_TIMEOUT_CLOSE,
             reason: "Connection initialisation timeout".into(),
-        };
+        })
+    } else if stopped.load(Ordering::SeqCst) {
+        Some(CloseFrame {
+            code: GOING_AWAY_CLOSE,
+            reason: "Server shutting down".into(),
+        })
+    } else {
+        None
+    };
+    if let Some(close) = close {
         // The client may be gone already; there is nobody to tell then.
         let _ = sink.send(Message::Close(Some(close))).await;
     }

@@ -81,6 +81,10 @@ pub struct HttpSettings {
     pub max_websockets_per_address: usize,
     /// [`Self::WEBSOCKET_INIT_TIMEOUT`] (at least 1 s).
     pub websocket_init_timeout: Duration,
+    /// [`Self::SHUTDOWN_DRAIN`].
+    pub shutdown_drain: Duration,
+    /// [`Self::SHUTDOWN_TIMEOUT`].
+    pub shutdown_timeout: Duration,
 }
 
 impl HttpSettings {
@@ -112,12 +116,29 @@ impl HttpSettings {
         default: Value("10"),
         about: "a WebSocket without an accepted `connection_init` within this time is closed with 4408",
     };
+    /// How long a stopping server keeps serving while it reports not ready.
+    pub const SHUTDOWN_DRAIN: Setting = Setting {
+        key: "MATI_SHUTDOWN_DRAIN_SECS",
+        default: Value("5"),
+        about: "on SIGTERM, `/readyz` answers 503 (`draining`) for this long while requests are still served, so \
+                load balancers stop sending new ones; then the listener closes. SIGINT (Ctrl-C) skips it",
+    };
+    /// How long a stopping server waits for what is in flight.
+    pub const SHUTDOWN_TIMEOUT: Setting = Setting {
+        key: "MATI_SHUTDOWN_TIMEOUT_SECS",
+        default: Value("30"),
+        about: "after the drain, the longest wait for in-flight requests, WebSockets (closed with 1001) and \
+                background work (outbox relay, escalation) to finish; the process then exits 0, or 1 when \
+                something was cut short",
+    };
     /// The group's settings.
     pub const DECLARED: &[Setting] = &[
         Self::LISTEN,
         Self::TRUSTED_PROXIES,
         Self::MAX_WEBSOCKETS_PER_ADDRESS,
         Self::WEBSOCKET_INIT_TIMEOUT,
+        Self::SHUTDOWN_DRAIN,
+        Self::SHUTDOWN_TIMEOUT,
     ];
 
     pub(super) fn read(vars: &Vars) -> Result<Self, SettingsError> {
@@ -149,6 +170,8 @@ impl HttpSettings {
             trusted_proxies,
             max_websockets_per_address: vars.number(&Self::MAX_WEBSOCKETS_PER_ADDRESS)?,
             websocket_init_timeout: Duration::from_secs(vars.number::<u64>(&Self::WEBSOCKET_INIT_TIMEOUT)?.max(1)),
+            shutdown_drain: Duration::from_secs(vars.number(&Self::SHUTDOWN_DRAIN)?),
+            shutdown_timeout: Duration::from_secs(vars.number(&Self::SHUTDOWN_TIMEOUT)?),
         })
     }
 }

@@ -1,0 +1,146 @@
+//! How a server stops. SIGTERM (a service manager, a rolling restart, Kubernetes) first
+//! *drains*: `/readyz` answers 503 so that load balancers stop sending new requests,
+//! while everything sent meanwhile is still served. Then it *stops*: the listener
+//! closes, in-flight requests finish, WebSockets get a close frame (1001, going away),
+//! background work (outbox relay, escalation) finishes its round, and the process exits
+//! 0 — or 1 when that took longer than the timeout. SIGINT (Ctrl-C at a terminal) skips
+//! the drain.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::task::TaskTracker;
+
+/// The signal that asked the server to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM: drain first.
+    Terminate,
+    /// SIGINT (Ctrl-C): stop at once.
+    Interrupt,
+}
+
+/// The phases of a stop, shared by the listener, the handlers and the background work.
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    draining: CancellationToken,
+    stopping: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Shutdown {
+    /// A server that is not stopping.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the server is draining or stopping (readiness says no).
+    pub fn draining(&self) -> bool {
+        self.draining.is_cancelled()
+    }
+
+    /// Completes when the server stops: the listener closes, sockets and background
+    /// work end.
+    pub fn stopping(&self) -> WaitForCancellationFutureOwned {
+        self.stopping.clone().cancelled_owned()
+    }
+
+    /// Runs `work` until it ends; the stop waits for it (within its timeout).
+    pub fn spawn<F>(&self, work: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(work);
+    }
+
+    /// `work`, counted among what the stop waits for while it runs.
+    pub fn track<F: Future>(&self, work: F) -> impl Future<Output = F::Output> + use<F> {
+        self.tasks.track_future(work)
+    }
+
+    /// Drains for `drain` (none after SIGINT), then stops.
+    pub async fn begin(&self, signal: Signal, drain: Duration) {
+        self.draining.cancel();
+        if signal == Signal::Terminate && !drain.is_zero() {
+            tracing::info!(drain_secs = drain.as_secs_f64(), "draining: not ready, still serving");
+            tokio::time::sleep(drain).await;
+        }
+        tracing::info!("stopping: no new connections; finishing requests, sockets and background work");
+        self.stopping.cancel();
+    }
+
+    /// Completes when every tracked task has ended (call after [`Shutdown::begin`]).
+    pub async fn finished(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
+
+/// Completes on SIGTERM or SIGINT, saying which.
+pub async fn signal() -> Signal {
+    let interrupt = async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => Signal::Interrupt,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+                Signal::Terminate
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<Signal>();
+    tokio::select! {
+        signal = interrupt => signal,
+        signal = terminate => signal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_terminate_drains_for_the_period_before_stopping() {
+        let shutdown = Shutdown::new();
+        let begun = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move { shutdown.begin(Signal::Terminate, Duration::from_secs(5)).await }
+        });
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert!(shutdown.draining());
+        assert!(!shutdown.stopping.is_cancelled(), "still serving while draining");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(shutdown.stopping.is_cancelled());
+        assert!(begun.await.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interrupt_stops_at_once() {
+        let shutdown = Shutdown::new();
+        shutdown.begin(Signal::Interrupt, Duration::from_secs(5)).await;
+        assert!(shutdown.stopping.is_cancelled());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_stop_waits_for_the_work_it_tracks() {
+        let shutdown = Shutdown::new();
+        let stopping = shutdown.stopping();
+        shutdown.spawn(async move {
+            stopping.await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        });
+        shutdown.begin(Signal::Interrupt, Duration::ZERO).await;
+        let finished = tokio::time::timeout(Duration::from_secs(2), shutdown.finished()).await;
+        assert!(finished.is_err(), "the task is still running");
+        let finished = tokio::time::timeout(Duration::from_secs(2), shutdown.finished()).await;
+        assert!(finished.is_ok());
+    }
+}
