@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use crate::graphql::persisted::AllowList;
 use crate::graphql::{self, Limits};
 use crate::http::{self, AppState, SocketLimits, SocketSlots};
+use crate::metrics::Metrics;
 use crate::settings::{Environment, Settings};
 use crate::shutdown::{self, Shutdown};
 
@@ -192,10 +193,12 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
     // connections nor shows in the statement count of requests.
     let background = server_pool(settings, 2).await?;
     let shutdown = Shutdown::new();
+    let metrics = Arc::new(Metrics::new().context("metrics")?);
     shutdown.spawn(shared.relay(&background, shutdown.stopping()));
     shutdown.spawn(escalation(
         services(background, &shared, clock.clone(), rules(settings)),
         settings.workflow.escalation_interval,
+        Arc::clone(&metrics),
         shutdown.stopping(),
     ));
     let mati = services(db.clone(), &shared, clock, rules(settings));
@@ -206,7 +209,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
         introspection: development,
     };
     let state = AppState {
-        schema: graphql::build_schema(mati.clone(), limits),
+        schema: graphql::build_schema(mati.clone(), limits, Arc::clone(&metrics)),
         mati,
         graphiql: development,
         trusted_proxies: Arc::new(settings.http.trusted_proxies.clone()),
@@ -221,6 +224,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
             init_timeout: settings.http.websocket_init_timeout,
         },
         shutdown,
+        metrics,
     };
     Ok(state)
 }
@@ -228,7 +232,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
 /// Escalates overdue comments every `interval` until `stop` completes, on every replica;
 /// the domain makes sure each comment is escalated once per level whoever runs it. A
 /// round under way when the server stops is finished.
-async fn escalation(mati: Mati, interval: std::time::Duration, stop: impl Future<Output = ()>) {
+async fn escalation(mati: Mati, interval: std::time::Duration, metrics: Arc<Metrics>, stop: impl Future<Output = ()>) {
     let mut stop = std::pin::pin!(stop);
     loop {
         tokio::select! {
@@ -236,7 +240,10 @@ async fn escalation(mati: Mati, interval: std::time::Duration, stop: impl Future
             () = tokio::time::sleep(interval) => {}
         }
         match mati.escalate_overdue().await {
-            Ok(escalated) if !escalated.is_empty() => tracing::info!(count = escalated.len(), "comments escalated"),
+            Ok(escalated) if !escalated.is_empty() => {
+                metrics.escalated(escalated.len());
+                tracing::info!(count = escalated.len(), "comments escalated");
+            }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "escalation postponed"),
         }

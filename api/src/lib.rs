@@ -4,6 +4,7 @@ pub mod app;
 pub mod cli;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod net;
 pub mod settings;
 pub mod shutdown;

@@ -303,6 +303,38 @@ pub trait Health: Send + Sync {
     fn redis(&self) -> Option<bool>;
     /// SQL statements this process has run.
     fn statements(&self) -> u64;
+    /// The work waiting on people and on the relay, as it stands at `now`.
+    async fn backlog(&self, now: DateTime<Utc>) -> DomainResult<Backlog>;
+    /// How the connection pools are used.
+    fn pools(&self) -> Vec<PoolUse>;
+}
+
+/// The work waiting, for metrics and alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Comments awaiting moderation.
+    pub awaiting_moderation: u64,
+    /// When the longest-waiting of them was submitted.
+    pub oldest_awaiting: Option<DateTime<Utc>>,
+    /// Published comments past their deadline without a first response.
+    pub overdue: u64,
+    /// Rows of the outbox not yet relayed.
+    pub outbox: u64,
+    /// When the oldest of them was written.
+    pub oldest_outbox: Option<DateTime<Utc>>,
+}
+
+/// One connection pool's use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Which pool (`primary`, `read`).
+    pub pool: &'static str,
+    /// Connections open and idle.
+    pub idle: u32,
+    /// Connections lent out.
+    pub in_use: u32,
+    /// The most it opens.
+    pub max: u32,
 }
 
 /// Deadlines set by admins.

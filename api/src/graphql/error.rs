@@ -165,17 +165,21 @@ impl<T> ToGraphql<T> for Result<T, DomainError> {
 /// request id.
 pub fn finish(errors: &mut [ServerError], request_id: &str) {
     for error in errors {
+        let code = code_of(error).to_owned();
         let ext = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
-        let code = match ext.get("code") {
-            Some(Value::String(code)) => code.clone(),
-            _ => {
-                ext.set("code", Code::BadUserInput.as_str());
-                Code::BadUserInput.as_str().to_owned()
-            }
-        };
+        ext.set("code", code.as_str());
         if code == Code::Internal.as_str() || code == Code::ServiceUnavailable.as_str() {
             ext.set("requestId", request_id);
         }
+    }
+}
+
+/// The code an error is answered with: its own, or, for an error of the GraphQL engine
+/// itself, BAD_USER_INPUT.
+pub fn code_of(error: &ServerError) -> &str {
+    match error.extensions.as_ref().and_then(|ext| ext.get("code")) {
+        Some(Value::String(code)) => code,
+        _ => Code::BadUserInput.as_str(),
     }
 }
 

@@ -13,6 +13,8 @@ pub mod subscription;
 pub mod types;
 
 use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
+use std::sync::Arc;
+
 use async_graphql::{Context, Schema};
 use mati_domain::auth::Principal;
 use mati_domain::rate_limit::Origin;
@@ -22,6 +24,7 @@ use self::bounds::Bounds;
 use self::error::Code;
 use self::limits::{Kind, ShapeLimits};
 use self::persisted::{AllowList, persisted_hash};
+use crate::metrics::{Metrics, Observed};
 
 pub use mutation::Mutation;
 pub use query::Query;
@@ -74,7 +77,7 @@ pub struct Limits {
 }
 
 /// Builds the schema over the application services.
-pub fn build_schema(mati: Mati, limits: Limits) -> MatiSchema {
+pub fn build_schema(mati: Mati, limits: Limits, metrics: Arc<Metrics>) -> MatiSchema {
     let bounds = Bounds {
         depth: limits.depth,
         complexity: limits.complexity,
@@ -82,7 +85,8 @@ pub fn build_schema(mati: Mati, limits: Limits) -> MatiSchema {
     let builder = Schema::build(Query, Mutation, Subscription)
         .data(mati)
         .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1000)))
-        .extension(bounds);
+        .extension(bounds)
+        .extension(Observed(metrics));
     let builder = if limits.introspection {
         builder
     } else {

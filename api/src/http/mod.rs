@@ -31,6 +31,7 @@ use crate::graphql::MatiSchema;
 use crate::graphql::error::Code;
 use crate::graphql::limits::ShapeLimits;
 use crate::graphql::persisted::AllowList;
+use crate::metrics::{self, Metrics};
 use crate::net::IpNet;
 use crate::shutdown::Shutdown;
 
@@ -58,11 +59,19 @@ pub struct AppState {
     pub sockets: SocketLimits,
     /// Whether the server is stopping, and what its stop waits for.
     pub shutdown: Shutdown,
+    /// What `/metrics` exports.
+    pub metrics: Arc<Metrics>,
 }
 
 impl FromRef<AppState> for Mati {
     fn from_ref(state: &AppState) -> Self {
         state.mati.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.metrics)
     }
 }
 
@@ -82,6 +91,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/exports/comments.csv", get(exports::comments))
         .route("/exports/stats.csv", get(exports::stats::stats))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            metrics::observe_http,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(failure::request_id))
         .with_state(state)
@@ -129,15 +142,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = format!(
-        "# HELP mati_db_statements_total SQL statements run by this process.\n\
-         # TYPE mati_db_statements_total counter\n\
-         mati_db_statements_total {}\n",
-        state.mati.statements_run()
-    );
+    let body = state.metrics.scrape(&state.mati, state.shutdown.draining()).await;
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         body,
     )
         .into_response()

@@ -1,6 +1,8 @@
 //! Readiness and metrics: what the server depends on, as the health port reports it.
 
 use super::Mati;
+use crate::DomainResult;
+use crate::ports::{Backlog, PoolUse};
 
 /// What the server's dependencies answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +30,23 @@ impl Mati {
         }
     }
 
+    /// Whether Redis answered its last contact; none when there is no Redis.
+    pub fn redis_reachable(&self) -> Option<bool> {
+        self.ports.health.redis()
+    }
+
     /// SQL statements this process has run.
     pub fn statements_run(&self) -> u64 {
         self.ports.health.statements()
+    }
+
+    /// The work waiting now: moderation, overdue answers, the outbox.
+    pub async fn backlog(&self) -> DomainResult<Backlog> {
+        self.ports.health.backlog(self.ports.clock.now()).await
+    }
+
+    /// How the connection pools are used.
+    pub fn pools(&self) -> Vec<PoolUse> {
+        self.ports.health.pools()
     }
 }

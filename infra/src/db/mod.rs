@@ -63,6 +63,7 @@ pub struct Db {
     // SQLite allows one writer at a time; queueing writers here instead of in SQLite's
     // busy handler keeps concurrent submissions from failing with SQLITE_BUSY.
     writer: Option<Arc<Mutex<()>>>,
+    max_connections: u32,
 }
 
 impl Db {
@@ -97,6 +98,7 @@ impl Db {
             conn,
             statements,
             writer,
+            max_connections: settings.max_connections,
         })
     }
 
@@ -108,6 +110,22 @@ impl Db {
     /// How many SQL statements this pool has run.
     pub fn statements(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Connections (idle, lent out, most) of the pool.
+    pub fn pool_use(&self) -> (u32, u32, u32) {
+        let (size, idle) = match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(size);
+        (idle, size - idle, self.max_connections)
     }
 
     /// Which database this is.
