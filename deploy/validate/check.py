@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Offline checks of Mati's deployment artefacts; `.ci/run deploy` runs them.
 
+    check.py dockerfile FILE           what the image's build takes from the context
     check.py compose FILE              the Compose file
     check.py k8s NAME RENDERED         an overlay rendered by `kubectl kustomize`
     check.py monitoring RULES DASHBOARD
@@ -81,6 +82,7 @@ class Report:
         self.what = what
         self.defects: list[str] = []
         self.checked = 0
+        self.notes: set[str] = set()
 
     def ok(self, n: int = 1) -> None:
         self.checked += n
@@ -90,7 +92,9 @@ class Report:
         print(f"FAIL {self.what}: {message}")
 
     def note(self, message: str) -> None:
-        print(f"note {self.what}: {message}")
+        if message not in self.notes:
+            self.notes.add(message)
+            print(f"note {self.what}: {message}")
 
     def done(self) -> int:
         if self.defects:
@@ -183,7 +187,7 @@ def check_settings(report: Report, names, context: str, documented) -> None:
         if any(p.match(name) for p in documented):
             report.ok()
         elif name in PENDING_SETTINGS:
-            report.note(f"{context}: {name} is not a setting of api/src yet (listed as pending)")
+            report.note(f"{name} is not a setting of api/src yet (listed as pending)")
         else:
             report.fail(f"{context}: {name} is not a setting of Mati (api/src, README.md "
                         "'Configuration'); an unknown MATI_ variable stops Mati's start")
@@ -198,6 +202,98 @@ def seconds(value, what: str) -> float:
         raise ValueError(f"{what}: cannot read duration {value!r}")
     h, m, s, ms = (int(g or 0) for g in parts.groups())
     return h * 3600 + m * 60 + s + ms / 1000
+
+
+# ---------------------------------------------------------------------------
+# Docker build context
+# ---------------------------------------------------------------------------
+
+
+def dockerignore_patterns(path: Path) -> list[tuple[bool, re.Pattern]]:
+    """(excludes, regex) per line of a .dockerignore, in order (the last match wins)."""
+    patterns = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        line = line.lstrip("!").strip("/")
+        regex = ""
+        i = 0
+        while i < len(line):
+            if line.startswith("**/", i):
+                regex += "(?:.*/)?"
+                i += 3
+            elif line.startswith("**", i):
+                regex += ".*"
+                i += 2
+            elif line[i] == "*":
+                regex += "[^/]*"
+                i += 1
+            elif line[i] == "?":
+                regex += "[^/]"
+                i += 1
+            else:
+                regex += re.escape(line[i])
+                i += 1
+        patterns.append((not negate, re.compile(regex + "$")))
+    return patterns
+
+
+def in_context(relative: str, patterns) -> bool:
+    """Whether the file reaches the build context: a pattern that matches the path or
+    one of its parent folders decides, the last one that does."""
+    parts = relative.strip("/").split("/")
+    excluded = False
+    for excludes, regex in patterns:
+        if any(regex.match("/".join(parts[:n])) for n in range(1, len(parts) + 1)):
+            excluded = excludes
+    return not excluded
+
+
+def check_dockerfile(dockerfile: Path) -> int:
+    """Every file that `COPY` takes from the context, and every member crate of the
+    workspace, gets through the .dockerignore allow-list (a new crate that does not
+    breaks the image's build, which CI cannot run)."""
+    import tomllib
+
+    report = Report(f"docker context {dockerfile}")
+    patterns = dockerignore_patterns(ROOT / ".dockerignore")
+    needed = ["Cargo.toml", "Cargo.lock"]
+    manifest = tomllib.loads((ROOT / "Cargo.toml").read_text(encoding="utf-8"))
+    for member in manifest["workspace"]["members"]:
+        needed.append(f"{member}/Cargo.toml")
+        sources = [p for p in (ROOT / member).rglob("*.rs") if "target" not in p.parts]
+        needed += [str(p.relative_to(ROOT)) for p in sources[:50]]
+    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8"))
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0].upper() not in ("COPY", "ADD"):
+            continue
+        if any(w.startswith("--from") for w in words):
+            continue
+        args = [w for w in words[1:] if not w.startswith("--")]
+        needed += [a for a in args[:-1] if a != "."]
+    for relative in needed:
+        target = ROOT / relative
+        if not target.exists():
+            report.fail(f"{relative} does not exist")
+        elif target.is_dir():
+            files = [p for p in target.rglob("*") if p.is_file()]
+            if not files or not any(in_context(str(p.relative_to(ROOT)), patterns) for p in files):
+                report.fail(f"{relative}/ is kept out of the build context by .dockerignore")
+            else:
+                report.ok()
+        elif not in_context(relative, patterns):
+            report.fail(f"{relative} is kept out of the build context by .dockerignore")
+        else:
+            report.ok()
+    for unwanted in ("target/release/mati", "fuzz/Cargo.toml", ".git/HEAD", "README.md"):
+        if in_context(unwanted, patterns):
+            report.fail(f"{unwanted} would be sent to the builder (.dockerignore lets it in)")
+        else:
+            report.ok()
+    return report.done()
 
 
 # ---------------------------------------------------------------------------
@@ -655,6 +751,8 @@ def dashboard_as_rules(dashboard_path: Path, out: Path) -> int:
 
 def main(argv: list[str]) -> int:
     try:
+        if len(argv) == 2 and argv[0] == "dockerfile":
+            return check_dockerfile(Path(argv[1]))
         if len(argv) == 2 and argv[0] == "compose":
             return check_compose(Path(argv[1]))
         if len(argv) == 3 and argv[0] == "k8s":
