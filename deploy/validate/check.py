@@ -301,12 +301,51 @@ def check_dockerfile(dockerfile: Path) -> int:
 # ---------------------------------------------------------------------------
 
 
+# The Compose schema lets a string stand for a boolean or an integer, for ${…}
+# interpolation; Compose then refuses a string that is neither, and so does this check.
+# (Sizes such as shm_size and rate may be strings with units; numbers are left alone.)
+SCALAR_STRINGS = {
+    "boolean": r"^(?:.*\$\{.*|true|false)$",
+    "integer": r"^(?:.*\$\{.*|[-+]?[0-9]+)$",
+}
+SIZE_PROPERTIES = {"shm_size", "rate"}
+
+
+def interpolation_aware(schema):
+    schema = copy.deepcopy(schema)
+
+    def walk(node, name=""):
+        if isinstance(node, dict):
+            kinds = node.get("type")
+            if (isinstance(kinds, list) and len(kinds) == 2 and kinds[1] == "string"
+                    and kinds[0] in SCALAR_STRINGS and name not in SIZE_PROPERTIES):
+                del node["type"]
+                node["anyOf"] = [{"type": kinds[0]},
+                                 {"type": "string", "pattern": SCALAR_STRINGS[kinds[0]]}]
+            for key, value in node.items():
+                if name == "<properties>":
+                    child = key  # a property's name
+                elif key in ("properties", "patternProperties"):
+                    child = "<properties>"
+                elif key in ("oneOf", "anyOf"):
+                    child = name
+                else:
+                    child = ""
+                walk(value, child)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, name)
+
+    walk(schema)
+    return schema
+
+
 def check_compose(path: Path) -> int:
     report = Report(f"compose {path}")
     documented = documented_settings()
     doc = load_yaml(path)
 
-    schema = load_json(HERE / "compose-spec.json")
+    schema = interpolation_aware(load_json(HERE / "compose-spec.json"))
     validator = jsonschema.Draft7Validator(
         schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
