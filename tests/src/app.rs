@@ -121,6 +121,24 @@ impl TestApp {
         )
     }
 
+    /// Sends SIGTERM, as a service manager stopping the server does.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("the server is running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+    }
+
+    /// Waits for the server to exit, at most `limit`; its exit status.
+    pub async fn exited(&mut self, limit: Duration) -> std::process::ExitStatus {
+        match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(status) => status.expect("wait for mati"),
+            Err(_) => panic!("mati did not exit within {limit:?}:\n{}", self.log()),
+        }
+    }
+
     /// What the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

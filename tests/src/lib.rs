@@ -19,6 +19,7 @@ pub mod documents;
 mod http;
 mod process;
 mod redis;
+pub mod socket;
 mod submission;
 mod verbs;
 
