@@ -99,3 +99,27 @@ async fn every_answer_carries_a_request_id_refusals_and_health_checks_too() {
     ids.dedup();
     assert_eq!(ids.len(), 3, "each request gets its own id");
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_as_a_field_of_every_line_of_the_request() {
+    let Some(app) = TestApp::start_with(Backend::Sqlite, &[("MATI_LOG_FORMAT", "json")]).await else {
+        return;
+    };
+    let db = Database::connect(app.db.url()).await.unwrap();
+    db.execute_unprepared("ALTER TABLE comments RENAME TO comments_gone")
+        .await
+        .unwrap();
+    let _ = db.close().await;
+    let response = app.get("/exports/comments.csv").await;
+    assert_eq!(response.status(), 500);
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let lines = logged(&app, &id).await;
+    let records: Vec<Value> = lines.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert!(
+        records.iter().any(|r| r["fields"]["message"] == "internal error"),
+        "{lines}"
+    );
+    for record in &records {
+        assert_eq!(record["span"]["request_id"], id.as_str(), "{record}");
+    }
+}

@@ -6,9 +6,10 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use mati_tests::socket::{connect, receive, send};
 use mati_tests::{Backend, TestApp};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_that_never_sends_connection_init_is_closed() {
