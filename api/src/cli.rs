@@ -36,6 +36,12 @@ enum Command {
         #[arg(value_enum, default_value = "up")]
         direction: Direction,
     },
+    /// Writes a consistent copy of the SQLite database to FILE, also while the server
+    /// runs on it. PostgreSQL is backed up with pg_dump instead.
+    Backup {
+        /// The new file; an existing one is never overwritten.
+        file: PathBuf,
+    },
     /// The gazetteer of administrative units.
     Gazetteer {
         #[command(subcommand)]
@@ -173,6 +179,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { direction } => migrate(direction, &settings).await,
+        Command::Backup { file } => backup(&settings, &file).await,
         Command::Seed { comments } => seed(&settings, comments).await,
         Command::Gazetteer {
             command:
@@ -229,6 +236,26 @@ async fn migrate(direction: Direction, settings: &Settings) -> anyhow::Result<Ex
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    if !settings.database.url.expose().starts_with("sqlite:") {
+        eprintln!(
+            "mati: backup copies a SQLite database; back PostgreSQL up with \
+             pg_dump --format=custom (README, \"Backups\")"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    // Anything at the path, even a dangling link, is refused: a backup never replaces a file.
+    if file.symlink_metadata().is_ok() {
+        eprintln!("mati: {} exists; backup never overwrites a file", file.display());
+        return Ok(ExitCode::from(2));
+    }
+    let db = app::connect(settings).await?;
+    db.backup_sqlite(file).await?;
+    let bytes = std::fs::metadata(file)?.len();
+    println!("wrote {} ({bytes} bytes): the whole database as of now", file.display());
     Ok(ExitCode::SUCCESS)
 }
 

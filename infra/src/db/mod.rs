@@ -2,6 +2,7 @@
 //! ran (exported as a metric, and how tests prove that a page costs a constant number
 //! of statements), and the translation of database errors into domain errors.
 
+mod backup;
 pub mod entity;
 mod schema_lock;
 
