@@ -58,3 +58,13 @@ pub async fn receive(socket: &mut Socket, wait: Duration) -> Option<Value> {
         }
     }
 }
+
+/// A socket whose `connection_init` with `token` was accepted (`connection_ack`).
+pub async fn accepted(app: &TestApp, token: &str) -> Socket {
+    let mut socket = connect(app).await.unwrap();
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    send(&mut socket, init).await;
+    let ack = receive(&mut socket, Duration::from_secs(10)).await;
+    assert_eq!(ack.map(|m| m["type"].clone()), Some(json!("connection_ack")));
+    socket
+}

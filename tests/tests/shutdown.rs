@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use mati_tests::socket::{connect, receive, send};
+use mati_tests::socket::{accepted, receive};
 use mati_tests::{Backend, SUBMIT, Submission, TestApp, redis_prefix, redis_url};
 use sea_orm::sqlx::{Connection, PgConnection};
 use serde_json::{Value, json};
@@ -77,11 +77,7 @@ async fn sigterm_under_load_drains_answers_what_it_accepted_closes_sockets_and_e
         return;
     };
     let official = app.staff("official", "commune120101", Some("120101")).await;
-    let mut socket = connect(&app).await.unwrap();
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {official}") } });
-    send(&mut socket, init).await;
-    let ack = receive(&mut socket, Duration::from_secs(10)).await;
-    assert_eq!(ack.map(|m| m["type"].clone()), Some(json!("connection_ack")));
+    let mut socket = accepted(&app, &official).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut load = Vec::new();

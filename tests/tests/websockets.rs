@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use mati_tests::socket::{connect, receive, send};
+use mati_tests::socket::{accepted, connect, receive, send};
 use mati_tests::{Backend, TestApp};
 use serde_json::{Value, json};
 
@@ -36,11 +36,7 @@ async fn a_socket_that_never_sends_connection_init_is_closed() {
 
     // An accepted connection_init keeps the socket open past the timeout.
     let official = app.staff("official", "commune120101", Some("120101")).await;
-    let mut socket = connect(&app).await.unwrap();
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {official}") } });
-    send(&mut socket, init).await;
-    let ack = receive(&mut socket, Duration::from_secs(10)).await;
-    assert_eq!(ack.map(|m| m["type"].clone()), Some(json!("connection_ack")));
+    let mut socket = accepted(&app, &official).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     send(&mut socket, json!({ "type": "ping" })).await;
     let pong = receive(&mut socket, Duration::from_secs(10)).await;
