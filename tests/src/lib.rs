@@ -20,6 +20,7 @@ mod http;
 mod process;
 mod redis;
 pub mod socket;
+mod standby;
 mod submission;
 mod verbs;
 
@@ -29,5 +30,6 @@ pub use backend::{Backend, TestDb, backends_required, postgres_url};
 pub use documents::{ACKNOWLEDGE, CLAIM, FLAG, MODERATE, RATE, REFER, RESOLVE, RESPOND, SUBMIT, SUPPORT};
 pub use http::{Call, Caller, NOBODY, Reply, first_error};
 pub use process::{run, run_with_stdin};
+pub use standby::Standby;
 pub use submission::Submission;
 pub use verbs::CommentId;
