@@ -2,6 +2,9 @@
 //! fresh SQLite file, or a fresh PostgreSQL database) and speaks HTTP to it, in the
 //! product's verbs (`submit`, `approve`, `respond`, …) or in plain GraphQL.
 //!
+//! A test may also have a Redis server ([`PrivateRedis`]) or a PostgreSQL standby
+//! ([`Standby`]) of its own, to stop and start again.
+//!
 //! PostgreSQL comes from `MATI_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`). When it cannot be reached the test is
 //! skipped with a message, unless `MATI_REQUIRE_BACKENDS=1`, when it fails.

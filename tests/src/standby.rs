@@ -260,11 +260,11 @@ impl Standby {
         let url = self.admin_url();
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            if let Ok(conn) = Database::connect(&url).await {
-                if text(&conn, "SELECT pg_is_in_recovery()::text").await == "true" {
-                    let _ = conn.close().await;
-                    return;
-                }
+            if let Ok(conn) = Database::connect(&url).await
+                && text(&conn, "SELECT pg_is_in_recovery()::text").await == "true"
+            {
+                let _ = conn.close().await;
+                return;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
