@@ -228,6 +228,12 @@ async fn public_reads_come_from_the_standby_while_it_keeps_up_and_from_the_prima
         .await;
     wait_for_state(&patient, "ok").await;
     wait_for_state(&strict, "ok").await;
+    // Its pool (half the primary's 16) is measured beside the primary's.
+    let metrics = patient.get_text("/metrics").await;
+    assert!(
+        metrics.contains("mati_db_pool_max_connections{pool=\"read\"} 8"),
+        "{metrics}"
+    );
 
     let citizen = patient.citizen().await;
     let moderator = patient.staff("moderator", "moderator1", None).await;
