@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use mati_domain::clock::Clock;
 use mati_domain::service::{Mati, Rules};
+use mati_infra::db::replica::ReplicaSettings;
 use mati_infra::heavy::HeavyReadSettings;
 use mati_infra::limits::Quotas;
 use mati_infra::wiring::{self, Shared, SharedSettings};
@@ -80,6 +81,22 @@ async fn server_pool(settings: &Settings, max_connections: u32) -> anyhow::Resul
         statement_timeout: settings.database.statement_timeout,
     };
     Db::connect(settings.database.url.expose(), &pool).await
+}
+
+/// The read replica, when configured: a pool half the primary's (at least 2), as quick
+/// to give up on a connection as the primary's but within a second (the primary answers
+/// instead), with the same statement timeout.
+fn read_replica(settings: &Settings) -> Option<ReplicaSettings> {
+    let url = settings.database.read_url.as_ref()?;
+    Some(ReplicaSettings {
+        url: url.expose().to_owned(),
+        pool: PoolSettings {
+            max_connections: (settings.database.max_connections / 2).max(2),
+            acquire_timeout: settings.database.acquire_timeout.min(std::time::Duration::from_secs(1)),
+            statement_timeout: settings.database.statement_timeout,
+        },
+        max_lag: settings.database.read_max_lag,
+    })
 }
 
 /// How the shared parts are configured.
@@ -188,10 +205,13 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
         );
     }
     let clock = clock(settings);
-    let shared = Shared::start(&db, clock.clone(), &shared_settings(settings))?;
+    let mut shared = Shared::start(&db, clock.clone(), &shared_settings(settings))?;
     // Background work gets its own small pool, so it neither competes with requests for
     // connections nor shows in the statement count of requests.
     let background = server_pool(settings, 2).await?;
+    if let Some(replica) = read_replica(settings) {
+        shared.read_from(&replica, &background).await?;
+    }
     let shutdown = Shutdown::new();
     let metrics = Arc::new(Metrics::new().context("metrics")?);
     shutdown.spawn(shared.relay(&background, shutdown.stopping()));

@@ -46,7 +46,7 @@ EXTERNAL_SECRETS = {
 
 # MATI_ settings used here before Mati's settings code knows them; each is accepted
 # with a notice. Remove a name once api/src defines it.
-PENDING_SETTINGS = {"MATI_DATABASE_READ_URL"}
+PENDING_SETTINGS: set[str] = set()
 
 # The metrics that Mati's /metrics exports (name: type). Alert rules and the dashboard
 # may name no other mati_ metric: a misspelt name would make an alert that never fires.

@@ -294,6 +294,37 @@ pub trait Notifier: Send + Sync {
     fn subscribe(&self) -> Notifications;
 }
 
+/// Whether the read replica serves the reads it may serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// Reachable, a standby, and no further behind than allowed: it serves them.
+    Ok,
+    /// Further behind than allowed: the primary serves them until it catches up.
+    Lagging,
+    /// Not answering, or not a standby: the primary serves them.
+    Unreachable,
+}
+
+impl ReplicaState {
+    /// `ok`, `lagging` or `unreachable`, as readiness and metrics show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Lagging => "lagging",
+            Self::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// The read replica as last checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaHealth {
+    /// Whether it serves.
+    pub state: ReplicaState,
+    /// How far behind the primary it was; none when unknown (unreachable).
+    pub lag: Option<std::time::Duration>,
+}
+
 /// What the server depends on, for readiness and metrics.
 #[async_trait]
 pub trait Health: Send + Sync {
@@ -305,8 +336,11 @@ pub trait Health: Send + Sync {
     fn statements(&self) -> u64;
     /// The work waiting on people and on the relay, as it stands at `now`.
     async fn backlog(&self, now: DateTime<Utc>) -> DomainResult<Backlog>;
-    /// How the connection pools are used.
+    /// How the connection pools are used: the primary's, and the read replica's when
+    /// there is one.
     fn pools(&self) -> Vec<PoolUse>;
+    /// The read replica as last checked; none when there is none.
+    fn read_replica(&self) -> Option<ReplicaHealth>;
 }
 
 /// The work waiting, for metrics and alerts.

@@ -1,18 +1,21 @@
-//! The health port: whether the database answers, Redis' last state, the statements run.
+//! The health port: whether the database answers, the last state of Redis and of the
+//! read replica, the statements run, the pools' connections and the backlog.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mati_domain::DomainResult;
 use mati_domain::comment::CommentStatus;
-use mati_domain::ports::{Backlog, Health, PoolUse};
+use mati_domain::ports::{Backlog, Health, PoolUse, ReplicaHealth};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::Db;
 use crate::db::db_error;
 use crate::db::entity::{comment, outbox};
+use crate::db::replica::ReadReplica;
 use crate::redis::Redis;
 
 /// Longest wait for the database to answer a readiness check.
@@ -22,12 +25,13 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Dependencies {
     db: Db,
     redis: Option<Redis>,
+    replica: Option<Arc<ReadReplica>>,
 }
 
 impl Dependencies {
-    /// Over the server's pool and Redis, when configured.
-    pub fn new(db: Db, redis: Option<Redis>) -> Self {
-        Self { db, redis }
+    /// Over the server's pool, Redis and the read replica, when configured.
+    pub fn new(db: Db, redis: Option<Redis>, replica: Option<Arc<ReadReplica>>) -> Self {
+        Self { db, redis, replica }
     }
 }
 
@@ -42,7 +46,11 @@ impl Health for Dependencies {
     }
 
     fn statements(&self) -> u64 {
-        self.db.statements()
+        self.db.statements() + self.replica.as_ref().map_or(0, |replica| replica.statements())
+    }
+
+    fn read_replica(&self) -> Option<ReplicaHealth> {
+        self.replica.as_ref().map(|replica| replica.health())
     }
 
     async fn backlog(&self, now: DateTime<Utc>) -> DomainResult<Backlog> {
@@ -88,13 +96,18 @@ impl Health for Dependencies {
     }
 
     fn pools(&self) -> Vec<PoolUse> {
-        let (idle, in_use, max) = self.db.pool_use();
-        vec![PoolUse {
-            pool: "primary",
-            idle,
-            in_use,
-            max,
-        }]
+        let used = |pool: &'static str, db: &Db| {
+            let (idle, in_use, max) = db.pool_use();
+            PoolUse {
+                pool,
+                idle,
+                in_use,
+                max,
+            }
+        };
+        let mut pools = vec![used("primary", &self.db)];
+        pools.extend(self.replica.as_ref().map(|replica| used("read", replica.db())));
+        pools
     }
 }
 

@@ -8,6 +8,7 @@ use mati_domain::ports::ModerationQueue;
 use mati_domain::service::Ports;
 
 use crate::Db;
+use crate::db::replica::{self, ReadReplica, ReplicaSettings};
 use crate::events::EventBus;
 use crate::health::Dependencies;
 use crate::heavy::{HeavyReadSettings, HeavyReads};
@@ -36,6 +37,8 @@ pub struct Shared {
     pub heavy_reads: HeavyReadSettings,
     /// How long statistics answers are shared.
     pub stats_cache: std::time::Duration,
+    /// The read replica, when the server has one.
+    pub replica: Option<Arc<ReadReplica>>,
 }
 
 /// How the shared parts are set up.
@@ -74,6 +77,7 @@ impl Shared {
             redis,
             heavy_reads: settings.heavy_reads,
             stats_cache: settings.stats_cache,
+            replica: None,
         })
     }
 }
@@ -87,14 +91,28 @@ impl Shared {
     {
         outbox::relay(db.clone(), self.queue.clone(), stop)
     }
+
+    /// Reads statistics and public listings from a read replica while it serves them,
+    /// checked against `primary` every few seconds from now on (servers only: a command
+    /// reads the primary).
+    pub async fn read_from(&mut self, settings: &ReplicaSettings, primary: &Db) -> anyhow::Result<()> {
+        let replica = Arc::new(ReadReplica::connect(settings).await?);
+        replica::spawn_checks(Arc::clone(&replica), primary.clone());
+        self.replica = Some(replica);
+        Ok(())
+    }
 }
 
 /// Every port the domain needs, backed by `db`, argon2id, `clock` and `shared`; heavy
 /// reads bounded and statistics shared as `shared` was set up.
 pub fn ports(db: Db, clock: Arc<dyn Clock>, shared: &Shared) -> Ports {
     let heavy = Arc::new(HeavyReads::new(shared.heavy_reads));
-    let health = Arc::new(Dependencies::new(db.clone(), shared.redis.clone()));
-    let store = Arc::new(SqlStore::new(db, Arc::clone(&heavy)));
+    let health = Arc::new(Dependencies::new(
+        db.clone(),
+        shared.redis.clone(),
+        shared.replica.clone(),
+    ));
+    let store = Arc::new(SqlStore::new(db, Arc::clone(&heavy)).reading_from(shared.replica.clone()));
     let statistics = SharedStatistics::new((*store).clone(), heavy, shared.stats_cache);
     let queue: Arc<dyn ModerationQueue> = shared.queue.clone();
     Ports {

@@ -2,6 +2,9 @@
 //! fresh SQLite file, or a fresh PostgreSQL database) and speaks HTTP to it, in the
 //! product's verbs (`submit`, `approve`, `respond`, …) or in plain GraphQL.
 //!
+//! A test may also have a Redis server ([`PrivateRedis`]) or a PostgreSQL standby
+//! ([`Standby`]) of its own, to stop and start again.
+//!
 //! PostgreSQL comes from `MATI_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`). When it cannot be reached the test is
 //! skipped with a message, unless `MATI_REQUIRE_BACKENDS=1`, when it fails.
@@ -20,6 +23,7 @@ mod http;
 mod process;
 mod redis;
 pub mod socket;
+mod standby;
 mod submission;
 mod verbs;
 
@@ -29,5 +33,6 @@ pub use backend::{Backend, TestDb, backends_required, postgres_url};
 pub use documents::{ACKNOWLEDGE, CLAIM, FLAG, MODERATE, RATE, REFER, RESOLVE, RESPOND, SUBMIT, SUPPORT};
 pub use http::{Call, Caller, NOBODY, Reply, first_error};
 pub use process::{run, run_with_stdin};
+pub use standby::Standby;
 pub use submission::Submission;
 pub use verbs::CommentId;

@@ -133,6 +133,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
         // in the database: still serving, so still ready; the body says what is degraded.
         body["redis"] = json!(answer(healthy));
     }
+    if let Some(replica) = ready.read_replica {
+        // Its reads go to the primary meanwhile: still ready.
+        body["read_replica"] = json!(replica.state.as_str());
+    }
     let status = if ready.database {
         StatusCode::OK
     } else {

@@ -1,5 +1,6 @@
 //! The settings of what Mati connects to and listens on: the database, HTTP, Redis.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ pub struct DatabaseSettings {
     pub acquire_timeout: Duration,
     /// [`Self::STATEMENT_TIMEOUT`]: none when 0.
     pub statement_timeout: Option<Duration>,
+    /// [`Self::READ_URL`]; may hold a password, hence secret.
+    pub read_url: Option<Secret>,
+    /// [`Self::READ_MAX_LAG`].
+    pub read_max_lag: Duration,
 }
 
 impl DatabaseSettings {
@@ -47,20 +52,63 @@ impl DatabaseSettings {
                 `SERVICE_UNAVAILABLE` with `retryAfterSeconds`); `0` for none. Commands (`migrate`, \
                 `gazetteer import`, `seed`) have none",
     };
+    /// A PostgreSQL standby for the reads that may be a moment behind.
+    pub const READ_URL: Setting = Setting {
+        key: "MATI_DATABASE_READ_URL",
+        default: Absent("unset"),
+        about: "PostgreSQL only: `postgres://…` of a streaming standby of the primary: statistics, the CSV \
+                exports and the public comment listings (and their `totalCount`) are read from it while it is \
+                no further behind than `MATI_DATABASE_READ_MAX_LAG_SECS`, everything else from the primary; \
+                unset, everything from the primary. See [Read replica](#read-replica)",
+    };
+    /// How far behind the read replica may be and still serve.
+    pub const READ_MAX_LAG: Setting = Setting {
+        key: "MATI_DATABASE_READ_MAX_LAG_SECS",
+        default: Value("30"),
+        about: "while the read replica is further behind the primary than this (or unreachable), its reads go \
+                to the primary; checked every quarter of it (at most every 5 s)",
+    };
     /// The group's settings.
     pub const DECLARED: &[Setting] = &[
         Self::URL,
         Self::MAX_CONNECTIONS,
         Self::ACQUIRE_TIMEOUT,
         Self::STATEMENT_TIMEOUT,
+        Self::READ_URL,
+        Self::READ_MAX_LAG,
     ];
 
     pub(super) fn read(vars: &Vars) -> Result<Self, SettingsError> {
         let url = vars.text(&Self::URL).unwrap_or_default().into_owned();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:") || is_postgres(&url)) {
             return Err(error(Self::URL.key, "must start with sqlite: or postgres://"));
         }
+        let read_url = vars.text(&Self::READ_URL).map(Cow::into_owned);
+        if let Some(read) = &read_url {
+            if !is_postgres(read) {
+                return Err(error(
+                    Self::READ_URL.key,
+                    "must start with postgres://: a read replica is a PostgreSQL streaming standby",
+                ));
+            }
+            if !is_postgres(&url) {
+                return Err(error(
+                    Self::READ_URL.key,
+                    format!(
+                        "the primary ({}) is SQLite, which has no read replicas; unset {}",
+                        Self::URL.key,
+                        Self::READ_URL.key
+                    ),
+                ));
+            }
+        }
+        let read_max_lag = vars.number::<u64>(&Self::READ_MAX_LAG)?;
+        if read_max_lag == 0 {
+            return Err(error(Self::READ_MAX_LAG.key, "must be at least 1"));
+        }
         Ok(Self {
+            read_url: read_url.map(Secret),
+            read_max_lag: Duration::from_secs(read_max_lag),
             url: Secret(url),
             max_connections: vars.number(&Self::MAX_CONNECTIONS)?,
             acquire_timeout: Duration::from_millis(vars.number(&Self::ACQUIRE_TIMEOUT)?),
@@ -68,6 +116,10 @@ impl DatabaseSettings {
                 .filter(|t| !t.is_zero()),
         })
     }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// The HTTP listener and what it lets in.

@@ -128,3 +128,34 @@ fn secrets_do_not_print() {
     let url = Secret("postgres://u:hunter2@db/mati".into());
     assert!(!format!("{url:?}").contains("hunter2"));
 }
+
+#[test]
+fn a_read_replica_is_a_postgres_standby_of_a_postgres_primary() -> Result<(), SettingsError> {
+    let primary = ("MATI_DATABASE_URL", "postgres://mati@db:5432/mati");
+    let standby = ("MATI_DATABASE_READ_URL", "postgres://mati@standby:5432/mati");
+    let settings = Settings::from_vars(vars(&[primary, standby]))?;
+    assert_eq!(
+        settings.database.read_url.as_ref().map(Secret::expose),
+        Some("postgres://mati@standby:5432/mati")
+    );
+    assert_eq!(settings.database.read_max_lag, Duration::from_secs(30));
+    let unset = Settings::from_vars(vars(&[primary]))?;
+    assert!(
+        unset.database.read_url.is_none(),
+        "without one everything reads the primary"
+    );
+    let sqlite_replica = Settings::from_vars(vars(&[primary, ("MATI_DATABASE_READ_URL", "sqlite://r.db")])).err();
+    assert_eq!(sqlite_replica.map(|e| e.key).as_deref(), Some("MATI_DATABASE_READ_URL"));
+    let sqlite_primary = Settings::from_vars(vars(&[standby])).err();
+    let problem = sqlite_primary.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        problem.starts_with("MATI_DATABASE_READ_URL: the primary (MATI_DATABASE_URL) is SQLite"),
+        "{problem}"
+    );
+    let no_lag = Settings::from_vars(vars(&[primary, standby, ("MATI_DATABASE_READ_MAX_LAG_SECS", "0")])).err();
+    assert_eq!(
+        no_lag.map(|e| e.key).as_deref(),
+        Some("MATI_DATABASE_READ_MAX_LAG_SECS")
+    );
+    Ok(())
+}

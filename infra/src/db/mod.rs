@@ -4,6 +4,7 @@
 
 mod backup;
 pub mod entity;
+pub mod replica;
 mod schema_lock;
 
 pub use schema_lock::SchemaLock;
@@ -74,9 +75,20 @@ impl Db {
     /// Connects to `url` (`postgres://…` or `sqlite://…`). SQLite runs in WAL mode with a
     /// busy timeout, so the CLI works while a server runs on the same file.
     pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<Self> {
+        Self::open(url, settings, false).await
+    }
+
+    /// A pool over `url` that connects on first use, so that a server starts whether
+    /// this database answers yet or not (a read replica).
+    pub async fn connect_lazy(url: &str, settings: &PoolSettings) -> anyhow::Result<Self> {
+        Self::open(url, settings, true).await
+    }
+
+    async fn open(url: &str, settings: &PoolSettings, lazy: bool) -> anyhow::Result<Self> {
         let mut options = ConnectOptions::new(url.to_owned());
         let statement_timeout = settings.statement_timeout;
         options
+            .connect_lazy(lazy)
             .max_connections(settings.max_connections)
             .min_connections(0)
             .acquire_timeout(settings.acquire_timeout)
@@ -242,7 +254,8 @@ const QUERY_CANCELED: &str = "57014";
 /// What a client whose statement ran out of time is told to wait.
 const BUSY_RETRY_AFTER: Duration = Duration::from_secs(10);
 
-fn sqlstate(err: &DbErr) -> Option<String> {
+/// The SQLSTATE of a database's answer, if it was one.
+pub(crate) fn sqlstate(err: &DbErr) -> Option<String> {
     use sea_orm::RuntimeErr;
     use sea_orm::sqlx::Error as Sqlx;
     match err {
@@ -265,7 +278,9 @@ fn is_transient_code(code: &str) -> bool {
     code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
 }
 
-fn is_unavailable(err: &DbErr) -> bool {
+/// Whether `err` says the database could not be reached or is going away, rather than
+/// that it refused the statement.
+pub(crate) fn is_unavailable(err: &DbErr) -> bool {
     use sea_orm::RuntimeErr;
     use sea_orm::sqlx::Error as Sqlx;
     match err {

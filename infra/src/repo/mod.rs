@@ -11,12 +11,16 @@ mod geography;
 use std::sync::Arc;
 
 use crate::Db;
+use crate::db::replica::{ReadReplica, Reads};
 use crate::heavy::HeavyReads;
 
 /// The SQL implementation of every store port.
 #[derive(Clone)]
 pub struct SqlStore {
     db: Db,
+    /// Where the reads go that may be a moment behind: statistics, and the public
+    /// listings, their counts and exports. Everything else reads and writes `db`.
+    reads: Reads,
     /// The gate of heavy reads (counts and statistics).
     heavy: Arc<HeavyReads>,
 }
@@ -24,6 +28,19 @@ pub struct SqlStore {
 impl SqlStore {
     /// A store over `db`, its heavy reads through `heavy`.
     pub fn new(db: Db, heavy: Arc<HeavyReads>) -> Self {
-        Self { db, heavy }
+        Self {
+            reads: Reads::new(db.clone(), None),
+            db,
+            heavy,
+        }
+    }
+
+    /// The same store, its statistics and public listings read from `replica` while it
+    /// serves them.
+    pub fn reading_from(self, replica: Option<Arc<ReadReplica>>) -> Self {
+        Self {
+            reads: Reads::new(self.db.clone(), replica),
+            ..self
+        }
     }
 }

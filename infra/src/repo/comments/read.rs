@@ -11,6 +11,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
 use super::SqlStore;
+use crate::Db;
 use crate::db::db_error;
 use crate::db::entity::{comment, comment_event, response};
 use crate::repo::convert;
@@ -95,6 +96,13 @@ fn filtered(query: &CommentQuery) -> Select<comment::Entity> {
     select
 }
 
+/// Whether a listing may be read a moment behind: the public's, which nobody's own
+/// writes show in at once anyway (a comment appears there once a moderator approves it).
+/// A citizen's own comments, an inbox and the staff's listings read the primary.
+fn may_lag(query: &CommentQuery) -> bool {
+    matches!(query.visibility, Visibility::Public) && query.author.is_none() && query.assigned_to.is_none()
+}
+
 fn convert_all(rows: Vec<comment::Model>) -> DomainResult<Vec<Comment>> {
     rows.into_iter().map(convert::comment).collect()
 }
@@ -118,12 +126,17 @@ impl SqlStore {
             select = select.filter(comment::Column::Id.lt(after.get()));
         }
         // Keyset pagination on the id: a cursor stays valid however many comments arrive.
-        let mut rows = select
-            .order_by_desc(comment::Column::Id)
-            .limit(page.first + 1)
-            .all(self.db.conn())
-            .await
-            .map_err(db_error)?;
+        let select = select.order_by_desc(comment::Column::Id).limit(page.first + 1);
+        let mut rows = if may_lag(query) {
+            let read = |db: Db| {
+                let select = select.clone();
+                async move { select.all(db.conn()).await }
+            };
+            self.reads.run(read).await
+        } else {
+            select.all(self.db.conn()).await
+        }
+        .map_err(db_error)?;
         let has_next = rows.len() as u64 > page.first;
         rows.truncate(usize::try_from(page.first).unwrap_or(usize::MAX));
         Ok(Page {
@@ -134,7 +147,17 @@ impl SqlStore {
 
     pub(super) async fn comment_count(&self, query: &CommentQuery) -> DomainResult<u64> {
         let _turn = self.heavy.enter().await?;
-        filtered(query).count(self.db.conn()).await.map_err(db_error)
+        let select = filtered(query);
+        if may_lag(query) {
+            let read = |db: Db| {
+                let select = select.clone();
+                async move { select.count(db.conn()).await }
+            };
+            self.reads.run(read).await
+        } else {
+            select.count(self.db.conn()).await
+        }
+        .map_err(db_error)
     }
 
     pub(super) async fn pending_comments(&self, limit: u64) -> DomainResult<Vec<Comment>> {

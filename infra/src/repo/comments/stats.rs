@@ -15,6 +15,7 @@ use mati_domain::stats::{self, Grouping, ResponseStats, StatsScope, ratio};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 
 use super::SqlStore;
+use crate::Db;
 use crate::db::db_error;
 use crate::repo::convert;
 
@@ -37,12 +38,13 @@ impl SqlStore {
             return self.stats_in_sqlite(scope, grouping).await;
         }
         // Partitionwise aggregation and no JIT are set on every PostgreSQL connection.
-        let rows = self
-            .db
-            .conn()
-            .query_all_raw(postgres(scope, grouping))
-            .await
-            .map_err(db_error)?;
+        // Public statistics may be a moment behind: the read replica's, when it serves.
+        let statement = postgres(scope, grouping);
+        let read = |db: Db| {
+            let statement = statement.clone();
+            async move { db.conn().query_all_raw(statement).await }
+        };
+        let rows = self.reads.run(read).await.map_err(db_error)?;
         groups(rows, scope, grouping)
     }
 
