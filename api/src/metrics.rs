@@ -1,7 +1,7 @@
 //! `/metrics`: what an operator graphs and alerts on, in Prometheus' text format. Counters
 //! and histograms are recorded as requests pass (HTTP by route and status, GraphQL by
 //! root field and outcome, rate-limit refusals, escalations); gauges are read when
-//! scraped (the backlog from the database, pools, Redis, draining). Labels take values
+//! scraped (the backlog from the database, pools, Redis, the read replica, draining). Labels take values
 //! from fixed sets only (route templates, schema field names, error codes), so a client
 //! cannot grow the series. `deploy/monitoring/` holds the alert rules and the dashboard
 //! built on these names.
@@ -15,6 +15,7 @@ use async_graphql::{ServerResult, Value};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use mati_domain::ports::ReplicaState;
 use mati_domain::service::Mati;
 
 use crate::graphql::error::code_of;
@@ -48,6 +49,8 @@ pub struct Metrics {
     pool_connections: GaugeVec,
     pool_max: GaugeVec,
     redis_up: IntGauge,
+    replica_state: GaugeVec,
+    replica_lag: Gauge,
     shutting_down: IntGauge,
 }
 
@@ -175,6 +178,17 @@ impl Metrics {
                 ),
             )?,
             redis_up: IntGauge::new("mati_redis_up", "1 when Redis answered its last contact, 0 when not.")?,
+            replica_state: GaugeVec::new(
+                Opts::new(
+                    "mati_read_replica_state",
+                    "The read replica's state as last checked: 1 for the current one of ok, lagging, unreachable.",
+                ),
+                &["state"],
+            )?,
+            replica_lag: Gauge::new(
+                "mati_read_replica_lag_seconds",
+                "How far the read replica was behind the primary at its last check.",
+            )?,
             shutting_down: register(
                 r,
                 IntGauge::new("mati_shutting_down", "1 while this process drains or stops."),
@@ -237,6 +251,18 @@ impl Metrics {
         if let Some(up) = mati.redis_reachable() {
             self.redis_up.set(i64::from(up));
             families.extend(prometheus::core::Collector::collect(&self.redis_up));
+        }
+        if let Some(replica) = mati.read_replica() {
+            for state in [ReplicaState::Ok, ReplicaState::Lagging, ReplicaState::Unreachable] {
+                self.replica_state
+                    .with_label_values(&[state.as_str()])
+                    .set(f64::from(u8::from(state == replica.state)));
+            }
+            families.extend(prometheus::core::Collector::collect(&self.replica_state));
+            if let Some(lag) = replica.lag {
+                self.replica_lag.set(lag.as_secs_f64());
+                families.extend(prometheus::core::Collector::collect(&self.replica_lag));
+            }
         }
         let mut text = Vec::new();
         match TextEncoder::new().encode(&families, &mut text) {

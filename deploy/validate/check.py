@@ -65,6 +65,8 @@ KNOWN_METRICS = {
     "mati_db_pool_connections": "gauge",
     "mati_db_pool_max_connections": "gauge",
     "mati_redis_up": "gauge",
+    "mati_read_replica_state": "gauge",
+    "mati_read_replica_lag_seconds": "gauge",
     "mati_db_statements_total": "counter",
     "mati_build_info": "gauge",
     "mati_shutting_down": "gauge",

@@ -231,7 +231,8 @@ async fn public_reads_come_from_the_standby_while_it_keeps_up_and_from_the_prima
     // Its pool (half the primary's 16) is measured beside the primary's.
     let metrics = patient.get_text("/metrics").await;
     assert!(
-        metrics.contains("mati_db_pool_max_connections{pool=\"read\"} 8"),
+        metrics.contains("mati_db_pool_max_connections{pool=\"read\"} 8")
+            && metrics.contains("mati_read_replica_state{state=\"ok\"} 1"),
         "{metrics}"
     );
 
@@ -295,6 +296,12 @@ async fn public_reads_come_from_the_standby_while_it_keeps_up_and_from_the_prima
         patient.log()
     );
     wait_for_state(&strict, "unreachable").await;
+    let metrics = strict.get_text("/metrics").await;
+    assert!(
+        metrics.contains("mati_read_replica_state{state=\"unreachable\"} 1")
+            && metrics.contains("mati_read_replica_state{state=\"ok\"} 0"),
+        "{metrics}"
+    );
 
     // (d) Started again, it replays what it missed and serves again: a comment approved
     // while its replay is paused once more is missing from the public reads again.
