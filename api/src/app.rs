@@ -8,6 +8,7 @@ use mati_domain::service::{Mati, Rules};
 use mati_infra::db::replica::ReplicaSettings;
 use mati_infra::heavy::HeavyReadSettings;
 use mati_infra::limits::Quotas;
+use mati_infra::redis::RedisTarget;
 use mati_infra::wiring::{self, Shared, SharedSettings};
 use mati_infra::{Db, PoolSettings, bootstrap};
 use tokio::net::TcpListener;
@@ -16,7 +17,7 @@ use crate::graphql::persisted::AllowList;
 use crate::graphql::{self, Limits};
 use crate::http::{self, AppState, SocketLimits, SocketSlots};
 use crate::metrics::Metrics;
-use crate::settings::{Environment, Settings};
+use crate::settings::{Environment, RedisEndpoint, Settings};
 use crate::shutdown::{self, Shutdown};
 
 /// The wall clock.
@@ -102,12 +103,23 @@ fn read_replica(settings: &Settings) -> Option<ReplicaSettings> {
 /// How the shared parts are configured.
 pub fn shared_settings(settings: &Settings) -> SharedSettings {
     SharedSettings {
-        redis_url: settings.redis.url.as_ref().map(|url| url.expose().to_owned()),
+        redis: settings.redis.endpoint.as_ref().map(redis_target),
         redis_prefix: settings.redis.prefix.clone(),
         lease: chrono::Duration::from_std(settings.workflow.moderation_lease).unwrap_or(chrono::Duration::minutes(5)),
         quotas: Quotas::new(&settings.rate_limits),
         heavy_reads: HeavyReadSettings::running(settings.stats.max_concurrent),
         stats_cache: settings.stats.cache,
+    }
+}
+
+/// Where infra finds Redis.
+fn redis_target(endpoint: &RedisEndpoint) -> RedisTarget {
+    match endpoint {
+        RedisEndpoint::Url(url) => RedisTarget::Url(url.expose().to_owned()),
+        RedisEndpoint::Sentinels { addresses, master } => RedisTarget::Sentinel {
+            sentinels: addresses.clone(),
+            master: master.clone(),
+        },
     }
 }
 
@@ -131,7 +143,7 @@ pub fn command_services(db: Db) -> anyhow::Result<Mati> {
         &db,
         Arc::new(SystemClock),
         &SharedSettings {
-            redis_url: None,
+            redis: None,
             redis_prefix: String::new(),
             lease: chrono::Duration::minutes(5),
             quotas: Quotas::new(&Default::default()),

@@ -22,7 +22,7 @@ mod behaviour;
 mod connections;
 
 pub use behaviour::{GraphqlSettings, LogSettings, StatsSettings, WorkflowSettings};
-pub use connections::{DatabaseSettings, HttpSettings, RedisSettings};
+pub use connections::{DatabaseSettings, HttpSettings, RedisEndpoint, RedisSettings};
 
 /// How the server presents itself (PRODUCT.md §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -65,20 +65,32 @@ fn channel(redis: &Redis) -> String {
 }
 
 async fn listen(redis: Redis, sender: broadcast::Sender<Notification>) {
+    let mut epochs = redis.epochs();
     loop {
-        let connected = tokio::time::timeout(TIMEOUT, redis.client().get_async_pubsub()).await;
+        epochs.borrow_and_update();
+        let connected = tokio::time::timeout(TIMEOUT, redis.pubsub()).await;
         if let Ok(Ok(mut pubsub)) = connected
             && pubsub.subscribe(channel(&redis)).await.is_ok()
         {
             let mut messages = pubsub.into_on_message();
-            while let Some(message) = messages.next().await {
-                let payload: Result<String, _> = message.get_payload();
-                if let Some(notification) = payload.ok().as_deref().and_then(decode) {
-                    let _ = sender.send(notification);
+            loop {
+                tokio::select! {
+                    message = messages.next() => {
+                        let Some(message) = message else { break };
+                        let payload: Result<String, _> = message.get_payload();
+                        if let Some(notification) = payload.ok().as_deref().and_then(decode) {
+                            let _ = sender.send(notification);
+                        }
+                    }
+                    // Another master (a failover): publishers are there now, and the
+                    // old one may not hear them.
+                    _ = epochs.changed() => break,
                 }
             }
         }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if !epochs.has_changed().unwrap_or(false) {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), epochs.changed()).await;
+        }
     }
 }
 
@@ -95,7 +107,10 @@ impl Notifier for EventBus {
                 .await;
             match published {
                 // Our own listener hears it back and hands it to local subscribers.
-                Ok(_) => return,
+                Ok(heard) if heard > 0 => return,
+                // No one heard it, not even this process, whose listener is between two
+                // masters (a failover): its subscribers get it here.
+                Ok(_) => {}
                 Err(err) => {
                     redis.failed(&err);
                 }

@@ -2,27 +2,69 @@
 //! holds nothing that cannot be rebuilt from the database, and Mati keeps serving when
 //! it is down: every call is bounded by short timeouts, failures mark it unhealthy, and
 //! a background ping marks it healthy again.
+//!
+//! Redis is one server at a URL, or whichever server a set of Sentinels names master.
+//! With Sentinel, the ping also asks the server its role: when it fails or the server
+//! is no longer master (a failover demoted it), the sentinels are asked again and the
+//! connection moves to the master they name. Each move starts a new *epoch*: what Redis
+//! lost in the failover (replication is asynchronous, so the last writes acknowledged by
+//! the old master may be gone) is rebuilt by those who watch it (the moderation queue,
+//! the live-events listener).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mati_domain::DomainError;
-use redis::Client;
-use redis::aio::ConnectionManager;
-use tokio::sync::RwLock;
+use redis::aio::{ConnectionManager, PubSub};
+use redis::sentinel::{SentinelClient, SentinelServerType};
+use redis::{Client, ConnectionAddr, Role};
+use tokio::sync::{Mutex, RwLock, watch};
 
 /// No request waits longer than this for Redis.
 pub const TIMEOUT: Duration = Duration::from_millis(500);
-/// How often an unhealthy Redis is pinged.
+/// How often Redis is pinged (and, with Sentinel, asked its role).
 const PING_EVERY: Duration = Duration::from_secs(1);
+/// Longest wait for the sentinels to name a master and for it to accept a connection.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where Redis is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// One server: `redis://HOST:PORT`.
+    Url(String),
+    /// The master that these sentinels (host, port) monitor under `master`.
+    Sentinel {
+        /// The sentinels' addresses.
+        sentinels: Vec<(String, u16)>,
+        /// The name they monitor the master under.
+        master: String,
+    },
+}
+
+/// How the server to talk to is found.
+enum Source {
+    /// Always the same; the connection manager reconnects to it by itself.
+    Fixed(Client),
+    /// Asked of the sentinels whenever the current master fails or steps down.
+    Sentinel(Mutex<SentinelClient>),
+}
+
+/// The server talked to now: its client (for dedicated pub/sub connections) and the
+/// shared connection.
+#[derive(Clone)]
+struct Link {
+    client: Client,
+    manager: ConnectionManager,
+}
 
 /// A shared handle on Redis.
 #[derive(Clone)]
 pub struct Redis {
-    client: Client,
-    manager: Arc<RwLock<Option<ConnectionManager>>>,
+    source: Arc<Source>,
+    link: Arc<RwLock<Option<Link>>>,
     healthy: Arc<AtomicBool>,
+    epoch: Arc<watch::Sender<u64>>,
     prefix: String,
 }
 
@@ -30,11 +72,28 @@ impl Redis {
     /// Opens `url` without waiting for Redis: when it is down, Mati starts degraded and
     /// connects once it answers. `prefix` namespaces every key of this deployment.
     pub fn open(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = Client::open(url)?;
+        Self::start(&RedisTarget::Url(url.to_owned()), prefix)
+    }
+
+    /// Opens `target` without waiting for it, as [`Redis::open`] does.
+    pub fn start(target: &RedisTarget, prefix: &str) -> anyhow::Result<Self> {
+        let source = match target {
+            RedisTarget::Url(url) => Source::Fixed(Client::open(url.as_str())?),
+            RedisTarget::Sentinel { sentinels, master } => {
+                anyhow::ensure!(!sentinels.is_empty(), "no sentinel to ask for the Redis master");
+                let addresses = sentinels
+                    .iter()
+                    .map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port))
+                    .collect();
+                let client = SentinelClient::build(addresses, master.clone(), None, SentinelServerType::Master)?;
+                Source::Sentinel(Mutex::new(client))
+            }
+        };
         let redis = Self {
-            client,
-            manager: Arc::new(RwLock::new(None)),
+            source: Arc::new(source),
+            link: Arc::new(RwLock::new(None)),
             healthy: Arc::new(AtomicBool::new(false)),
+            epoch: Arc::new(watch::Sender::new(0)),
             prefix: prefix.to_owned(),
         };
         tokio::spawn(redis.clone().watch());
@@ -51,9 +110,30 @@ impl Redis {
         self.healthy.load(Ordering::Relaxed)
     }
 
-    /// The client, for dedicated connections (pub/sub).
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// How many times a connection to a server was set up: it changes when Mati moves
+    /// to another master, after which Redis may lack the last writes made to the old one.
+    pub fn epoch(&self) -> u64 {
+        *self.epoch.borrow()
+    }
+
+    /// The epoch, to wait for its next change.
+    pub fn epochs(&self) -> watch::Receiver<u64> {
+        self.epoch.subscribe()
+    }
+
+    /// A dedicated pub/sub connection to the server talked to now.
+    pub async fn pubsub(&self) -> redis::RedisResult<PubSub> {
+        let client = match (&*self.source, self.link.read().await.as_ref()) {
+            (_, Some(link)) => link.client.clone(),
+            (Source::Fixed(client), None) => client.clone(),
+            (Source::Sentinel(_), None) => {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "no Redis master found yet",
+                )));
+            }
+        };
+        client.get_async_pubsub().await
     }
 
     /// A connection, or an error at once when Redis is known to be down.
@@ -61,14 +141,17 @@ impl Redis {
         if !self.is_healthy() {
             return Err(DomainError::Unavailable("redis is unreachable".into()));
         }
-        self.manager
+        self.link
             .read()
             .await
-            .clone()
+            .as_ref()
+            .map(|link| link.manager.clone())
             .ok_or_else(|| DomainError::Unavailable("redis is not connected yet".into()))
     }
 
-    /// Records a failed call: Redis counts as down until the next successful ping.
+    /// Records a failed call (unreachable, or `READONLY` from a master a failover
+    /// demoted): Redis counts as down until the next successful ping, which with
+    /// Sentinel finds the master anew.
     pub fn failed(&self, err: &redis::RedisError) -> DomainError {
         if self.healthy.swap(false, Ordering::Relaxed) {
             tracing::warn!(error = %err, "redis unreachable; falling back to local limits");
@@ -76,30 +159,61 @@ impl Redis {
         DomainError::Unavailable(format!("redis: {err}"))
     }
 
-    async fn connect(&self) -> redis::RedisResult<ConnectionManager> {
+    /// Connects to the server: the fixed one, or the master the sentinels name now.
+    async fn connect(&self) -> redis::RedisResult<Link> {
+        let client = match &*self.source {
+            Source::Fixed(client) => client.clone(),
+            Source::Sentinel(sentinels) => sentinels.lock().await.async_get_client().await?,
+        };
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
-        ConnectionManager::new_with_config(self.client.clone(), config).await
+        let manager = ConnectionManager::new_with_config(client.clone(), config).await?;
+        Ok(Link { client, manager })
+    }
+
+    /// Whether the server behind `link` answers, and with Sentinel, as master.
+    async fn answers(&self, link: &Link) -> bool {
+        let mut manager = link.manager.clone();
+        match &*self.source {
+            Source::Fixed(_) => {
+                let ping = redis::cmd("PING");
+                let pong = ping.query_async::<String>(&mut manager);
+                matches!(tokio::time::timeout(TIMEOUT, pong).await, Ok(Ok(_)))
+            }
+            Source::Sentinel(_) => {
+                let ask = redis::cmd("ROLE");
+                let role = ask.query_async::<Role>(&mut manager);
+                matches!(tokio::time::timeout(TIMEOUT, role).await, Ok(Ok(Role::Primary { .. })))
+            }
+        }
     }
 
     async fn ping(&self) -> bool {
-        let current = self.manager.read().await.clone();
-        let mut manager = match current {
-            Some(manager) => manager,
-            None => match self.connect().await {
-                Ok(manager) => {
-                    *self.manager.write().await = Some(manager.clone());
-                    manager
-                }
-                Err(_) => return false,
-            },
+        let current = self.link.read().await.clone();
+        if let Some(link) = &current {
+            if self.answers(link).await {
+                return true;
+            }
+            if let Source::Fixed(_) = &*self.source {
+                // The manager reconnects to the one server by itself.
+                return false;
+            }
+        }
+        let Ok(Ok(link)) = tokio::time::timeout(RESOLVE_TIMEOUT, self.connect()).await else {
+            return false;
         };
-        let pong: Result<Result<String, _>, _> =
-            tokio::time::timeout(TIMEOUT, redis::cmd("PING").query_async(&mut manager)).await;
-        matches!(pong, Ok(Ok(_)))
+        if !self.answers(&link).await {
+            return false;
+        }
+        if current.is_some() {
+            tracing::warn!("redis master changed; reconnected to the one the sentinels name");
+        }
+        *self.link.write().await = Some(link);
+        self.epoch.send_modify(|epoch| *epoch += 1);
+        true
     }
 
     /// Pings Redis for ever, flipping the health flag.

@@ -18,7 +18,7 @@ use crate::passwords::Argon2id;
 use crate::queue::QueueBackend;
 use crate::queue::redis_stream::RedisQueue;
 use crate::queue::sql::SqlQueue;
-use crate::redis::Redis;
+use crate::redis::{Redis, RedisTarget};
 use crate::repo::SqlStore;
 use crate::statistics::SharedStatistics;
 
@@ -44,8 +44,8 @@ pub struct Shared {
 /// How the shared parts are set up.
 #[derive(Debug, Clone)]
 pub struct SharedSettings {
-    /// `redis://…`; none runs everything in process.
-    pub redis_url: Option<String>,
+    /// Redis (a URL, or sentinels); none runs everything in process.
+    pub redis: Option<RedisTarget>,
     /// Prefix of every Redis key of this deployment.
     pub redis_prefix: String,
     /// How long a moderator keeps claimed items.
@@ -62,9 +62,9 @@ impl Shared {
     /// Sets up Redis (without waiting for it), the limiter, the queue and the event bus.
     pub fn start(db: &Db, clock: Arc<dyn Clock>, settings: &SharedSettings) -> anyhow::Result<Self> {
         let redis = settings
-            .redis_url
-            .as_deref()
-            .map(|url| Redis::open(url, &settings.redis_prefix))
+            .redis
+            .as_ref()
+            .map(|target| Redis::start(target, &settings.redis_prefix))
             .transpose()?;
         let queue: Arc<dyn QueueBackend> = match &redis {
             Some(redis) => Arc::new(RedisQueue::new(redis.clone(), db.clone(), clock, settings.lease)),

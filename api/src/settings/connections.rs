@@ -231,10 +231,24 @@ impl HttpSettings {
 /// Redis.
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
-    /// [`Self::URL`]; may hold a password, hence secret.
-    pub url: Option<Secret>,
+    /// [`Self::URL`], or [`Self::SENTINELS`] with [`Self::MASTER_NAME`]; none without Redis.
+    pub endpoint: Option<RedisEndpoint>,
     /// [`Self::PREFIX`].
     pub prefix: String,
+}
+
+/// How Redis is reached.
+#[derive(Debug, Clone)]
+pub enum RedisEndpoint {
+    /// One server; the URL may hold a password, hence secret.
+    Url(Secret),
+    /// Whichever server the sentinels name master.
+    Sentinels {
+        /// Each sentinel's host (an IPv6 address without brackets) and port.
+        addresses: Vec<(String, u16)>,
+        /// The name the sentinels monitor the master under.
+        master: String,
+    },
 }
 
 impl RedisSettings {
@@ -245,6 +259,21 @@ impl RedisSettings {
         about: "`redis://HOST:PORT`: rate limits, the moderation queue and live events shared by replicas; \
                 unset keeps all three in the process (and the queue in the database)",
     };
+    /// The sentinels that name the master, instead of a URL.
+    pub const SENTINELS: Setting = Setting {
+        key: "MATI_REDIS_SENTINELS",
+        default: Absent("unset"),
+        about: "comma-separated `HOST:PORT` of Redis Sentinels (`[ADDRESS]:PORT` for IPv6), instead of \
+                `MATI_REDIS_URL`: Mati asks them for the master and follows it through failovers (see \
+                [Redis with Sentinel](#redis-with-sentinel))",
+    };
+    /// The master's name at the sentinels.
+    pub const MASTER_NAME: Setting = Setting {
+        key: "MATI_REDIS_MASTER_NAME",
+        default: Value("mymaster"),
+        about: "with `MATI_REDIS_SENTINELS`: the name they monitor the master under (`sentinel monitor NAME \
+                …`; the stock `sentinel.conf` says `mymaster`)",
+    };
     /// Prefix of this deployment's keys.
     pub const PREFIX: Setting = Setting {
         key: "MATI_REDIS_PREFIX",
@@ -252,12 +281,69 @@ impl RedisSettings {
         about: "prefix of every Redis key, one per deployment",
     };
     /// The group's settings.
-    pub const DECLARED: &[Setting] = &[Self::URL, Self::PREFIX];
+    pub const DECLARED: &[Setting] = &[Self::URL, Self::SENTINELS, Self::MASTER_NAME, Self::PREFIX];
 
     pub(super) fn read(vars: &Vars) -> Result<Self, SettingsError> {
+        let url = vars.text(&Self::URL).map(|url| Secret(url.into_owned()));
+        let sentinels = vars.text(&Self::SENTINELS).map(|raw| sentinels(&raw)).transpose()?;
+        let endpoint = match (url, sentinels) {
+            (Some(_), Some(_)) => {
+                return Err(error(
+                    Self::SENTINELS.key,
+                    format!("set either {} or {}, not both", Self::URL.key, Self::SENTINELS.key),
+                ));
+            }
+            (Some(url), None) => Some(RedisEndpoint::Url(url)),
+            (None, Some(addresses)) => {
+                let master = vars.text(&Self::MASTER_NAME).unwrap_or_default().trim().to_owned();
+                if master.is_empty() {
+                    return Err(error(Self::MASTER_NAME.key, "is empty"));
+                }
+                Some(RedisEndpoint::Sentinels { addresses, master })
+            }
+            (None, None) => None,
+        };
+        if vars.0.contains_key(Self::MASTER_NAME.key) && !matches!(endpoint, Some(RedisEndpoint::Sentinels { .. })) {
+            return Err(error(
+                Self::MASTER_NAME.key,
+                format!("is read only with {}", Self::SENTINELS.key),
+            ));
+        }
         Ok(Self {
-            url: vars.text(&Self::URL).map(|url| Secret(url.into_owned())),
+            endpoint,
             prefix: vars.text(&Self::PREFIX).unwrap_or_default().into_owned(),
         })
     }
+}
+
+/// `HOST:PORT,…` (`[ADDRESS]:PORT` for IPv6): at least one.
+fn sentinels(raw: &str) -> Result<Vec<(String, u16)>, SettingsError> {
+    let bad = |entry: &str| {
+        error(
+            RedisSettings::SENTINELS.key,
+            format!("{entry:?} is not HOST:PORT such as 10.0.0.5:26379"),
+        )
+    };
+    let addresses = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (host, port) = entry.rsplit_once(':').ok_or_else(|| bad(entry))?;
+            let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                Some(bracketed) => bracketed,
+                None if host.contains(':') => return Err(bad(entry)),
+                None => host,
+            };
+            let port = port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| bad(entry))?;
+            if host.is_empty() {
+                return Err(bad(entry));
+            }
+            Ok((host.to_owned(), port))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if addresses.is_empty() {
+        return Err(error(RedisSettings::SENTINELS.key, "names no sentinel"));
+    }
+    Ok(addresses)
 }

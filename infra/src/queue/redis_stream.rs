@@ -112,11 +112,14 @@ pub struct RedisQueue {
     redis: Redis,
     db: Db,
     leases: SqlQueue,
-    rebuilt: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When the last rebuild began, and in which of Redis' epochs.
+    rebuilt: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
 }
 
-/// How often the queue is rebuilt from the database even when Redis kept its marker: a
-/// failover to a replica that lagged, or an old snapshot, may have lost recent entries.
+/// How often the queue is rebuilt from the database even when Redis kept its marker: an
+/// old snapshot may have lost recent entries. A failover that Mati followed (a new
+/// epoch of [`Redis`]) rebuilds it at once: the new master may lack the last entries
+/// the old one acknowledged.
 const REBUILD_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The comments that wait for a moderator: pending, or hidden by flags.
@@ -369,16 +372,18 @@ impl QueueBackend for RedisQueue {
         let mut conn = self.redis.connection().await?;
         let [_, _, marker] = self.keys();
         let built: Result<bool, _> = redis::cmd("EXISTS").arg(marker).query_async(&mut conn).await;
+        let epoch = self.redis.epoch();
         let stale = self
             .rebuilt
             .lock()
-            .map(|last| last.is_none_or(|at| at.elapsed() >= REBUILD_EVERY))
+            .map(|last| last.is_none_or(|(at, then)| then != epoch || at.elapsed() >= REBUILD_EVERY))
             .unwrap_or(true);
         if !built.map_err(|e| self.redis.failed(&e))? || stale {
+            let started = std::time::Instant::now();
             // Adding an item twice does nothing, so rebuilding is always safe.
             self.rebuild().await?;
             if let Ok(mut last) = self.rebuilt.lock() {
-                *last = Some(std::time::Instant::now());
+                *last = Some((started, epoch));
             }
         }
         Ok(())
