@@ -33,21 +33,45 @@ pub async fn redis_prefix() -> Option<String> {
     Some(format!("mati_test_{}", uuid::Uuid::new_v4().simple()))
 }
 
+/// A free TCP port on 127.0.0.1.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 /// A Redis server of one test's own, on a free port, that the test may stop, flush and
-/// start again without disturbing other tests. Keeps nothing on disk.
+/// start again without disturbing other tests. Keeps nothing on disk (a replica's copy
+/// of its master's data goes to a directory of its own, removed with it).
 pub struct PrivateRedis {
     pub port: u16,
+    dir: tempfile::TempDir,
+    /// Arguments beyond the port and no persistence (e.g. `--replicaof`).
+    extra: Vec<String>,
     child: Option<std::process::Child>,
 }
 
 impl PrivateRedis {
     /// Starts one; `None` (skip) when `redis-server` is not installed and not required.
     pub async fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let mut redis = Self { port, child: None };
+        Self::start_with(&[]).await
+    }
+
+    /// Starts a replica of `master`, as [`PrivateRedis::start`] does.
+    pub async fn replica_of(master: &PrivateRedis) -> Option<Self> {
+        let port = master.port.to_string();
+        Self::start_with(&["--replicaof", "127.0.0.1", &port]).await
+    }
+
+    /// Starts one with more `redis-server` arguments.
+    pub async fn start_with(extra: &[&str]) -> Option<Self> {
+        let mut redis = Self {
+            port: free_port(),
+            dir: tempfile::tempdir().expect("redis directory"),
+            extra: extra.iter().map(|arg| (*arg).to_owned()).collect(),
+            child: None,
+        };
         if !redis.resume().await {
             assert!(
                 !backends_required(),
@@ -64,7 +88,7 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Stops the server (as a crash would: nothing is kept).
+    /// Stops the server with SIGKILL (as a crash would: nothing is kept).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -85,6 +109,9 @@ impl PrivateRedis {
                 "--appendonly",
                 "no",
             ])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -97,6 +124,15 @@ impl PrivateRedis {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         false
+    }
+
+    /// A connection, for commands of the test's own.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        let client = redis::Client::open(self.url()).expect("redis url");
+        client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis connection")
     }
 
     /// Whether it answers.

@@ -257,7 +257,8 @@ impl RedisSettings {
         key: "MATI_REDIS_URL",
         default: Absent("unset"),
         about: "`redis://HOST:PORT`: rate limits, the moderation queue and live events shared by replicas; \
-                unset keeps all three in the process (and the queue in the database)",
+                unset (and no `MATI_REDIS_SENTINELS`) keeps all three in the process (and the queue in the \
+                database)",
     };
     /// The sentinels that name the master, instead of a URL.
     pub const SENTINELS: Setting = Setting {

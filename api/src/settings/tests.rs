@@ -159,3 +159,53 @@ fn a_read_replica_is_a_postgres_standby_of_a_postgres_primary() -> Result<(), Se
     );
     Ok(())
 }
+
+#[test]
+fn redis_is_one_url_or_sentinels_never_both() -> Result<(), SettingsError> {
+    let url = Settings::from_vars(vars(&[("MATI_REDIS_URL", "redis://10.0.0.5:6379")]))?;
+    assert!(matches!(url.redis.endpoint, Some(RedisEndpoint::Url(ref u)) if u.expose() == "redis://10.0.0.5:6379"));
+    let sentinels = Settings::from_vars(vars(&[("MATI_REDIS_SENTINELS", "10.0.0.5:26379, [fd00::7]:26380,")]))?;
+    let Some(RedisEndpoint::Sentinels { addresses, master }) = sentinels.redis.endpoint else {
+        return Err(error("MATI_REDIS_SENTINELS", "not read as sentinels"));
+    };
+    assert_eq!(
+        addresses,
+        [("10.0.0.5".to_owned(), 26379), ("fd00::7".to_owned(), 26380)]
+    );
+    assert_eq!(master, "mymaster", "the name the stock sentinel.conf monitors");
+    let named = Settings::from_vars(vars(&[
+        ("MATI_REDIS_SENTINELS", "sentinel-1:26379"),
+        ("MATI_REDIS_MASTER_NAME", "mati"),
+    ]))?;
+    assert!(matches!(named.redis.endpoint, Some(RedisEndpoint::Sentinels { ref master, .. }) if master == "mati"));
+
+    let both = Settings::from_vars(vars(&[
+        ("MATI_REDIS_URL", "redis://10.0.0.5:6379"),
+        ("MATI_REDIS_SENTINELS", "10.0.0.5:26379"),
+    ]))
+    .err()
+    .map(|e| e.to_string());
+    assert_eq!(
+        both.as_deref(),
+        Some("MATI_REDIS_SENTINELS: set either MATI_REDIS_URL or MATI_REDIS_SENTINELS, not both")
+    );
+    for bad in [
+        "",
+        " , ",
+        "sentinel-1",
+        "sentinel-1:0",
+        "sentinel-1:port",
+        ":26379",
+        "fd00::7:26379",
+    ] {
+        let refused = Settings::from_vars(vars(&[("MATI_REDIS_SENTINELS", bad)])).err();
+        assert_eq!(
+            refused.map(|e| e.key).as_deref(),
+            Some("MATI_REDIS_SENTINELS"),
+            "{bad:?}"
+        );
+    }
+    let stray = Settings::from_vars(vars(&[("MATI_REDIS_MASTER_NAME", "mati")])).err();
+    assert_eq!(stray.map(|e| e.key).as_deref(), Some("MATI_REDIS_MASTER_NAME"));
+    Ok(())
+}
