@@ -4,12 +4,13 @@
 //! a background ping marks it healthy again.
 //!
 //! Redis is one server at a URL, or whichever server a set of Sentinels names master.
-//! With Sentinel, the ping also asks the server its role: when it fails or the server
-//! is no longer master (a failover demoted it), the sentinels are asked again and the
-//! connection moves to the master they name. Each move starts a new *epoch*: what Redis
-//! lost in the failover (replication is asynchronous, so the last writes acknowledged by
-//! the old master may be gone) is rebuilt by those who watch it (the moderation queue,
-//! the live-events listener).
+//! With Sentinel, each ping asks the server its role and the sentinels which server is
+//! master: it counts as healthy only while it answers as master (a demoted one answers
+//! as a replica, and its writes get `READONLY`), and the connection moves as soon as the
+//! sentinels name another master that answers as one. Each move starts a new *epoch*:
+//! what the new master lacks (replication is asynchronous, so the last writes the old
+//! one acknowledged may be gone) is put back by those who watch the epoch (the
+//! moderation queue, the live-events listener).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +24,8 @@ use tokio::sync::{Mutex, RwLock, watch};
 
 /// No request waits longer than this for Redis.
 pub const TIMEOUT: Duration = Duration::from_millis(500);
-/// How often Redis is pinged (and, with Sentinel, asked its role).
+/// How often Redis is pinged (and, with Sentinel, asked its role, and the sentinels the
+/// master).
 const PING_EVERY: Duration = Duration::from_secs(1);
 /// Longest wait for the sentinels to name a master and for it to accept a connection.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -46,7 +48,7 @@ pub enum RedisTarget {
 enum Source {
     /// Always the same; the connection manager reconnects to it by itself.
     Fixed(Client),
-    /// Asked of the sentinels whenever the current master fails or steps down.
+    /// Asked of the sentinels at every ping.
     Sentinel(Mutex<SentinelClient>),
 }
 
@@ -159,12 +161,8 @@ impl Redis {
         DomainError::Unavailable(format!("redis: {err}"))
     }
 
-    /// Connects to the server: the fixed one, or the master the sentinels name now.
-    async fn connect(&self) -> redis::RedisResult<Link> {
-        let client = match &*self.source {
-            Source::Fixed(client) => client.clone(),
-            Source::Sentinel(sentinels) => sentinels.lock().await.async_get_client().await?,
-        };
+    /// A shared connection to the server of `client`.
+    async fn connect(client: Client) -> redis::RedisResult<Link> {
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT))
@@ -191,25 +189,58 @@ impl Redis {
         }
     }
 
+    /// Whether Redis answers (as master, with Sentinel); sets up the link first when
+    /// there is none, and with Sentinel moves it to the master the sentinels name.
     async fn ping(&self) -> bool {
         let current = self.link.read().await.clone();
-        if let Some(link) = &current {
-            if self.answers(link).await {
-                return true;
-            }
-            if let Source::Fixed(_) = &*self.source {
+        match &*self.source {
+            Source::Fixed(client) => match current {
                 // The manager reconnects to the one server by itself.
-                return false;
+                Some(link) => self.answers(&link).await,
+                None => match Self::connect(client.clone()).await {
+                    Ok(link) => self.install(link, false).await,
+                    Err(_) => false,
+                },
+            },
+            Source::Sentinel(sentinels) => {
+                let answers = match &current {
+                    Some(link) => self.answers(link).await,
+                    None => false,
+                };
+                // Asked every time, not only after a failure: a master the sentinels
+                // replaced still answers as one until they demote it, and what it takes
+                // meanwhile is lost.
+                let named = async { sentinels.lock().await.async_get_client().await };
+                let Ok(Ok(client)) = tokio::time::timeout(RESOLVE_TIMEOUT, named).await else {
+                    // Sentinels unreachable, or the master they name does not answer as
+                    // one: keep to the current master while it answers as one.
+                    return answers;
+                };
+                let moved = current
+                    .as_ref()
+                    .is_none_or(|link| link.client.get_connection_info().addr() != client.get_connection_info().addr());
+                if !moved {
+                    return answers;
+                }
+                match tokio::time::timeout(RESOLVE_TIMEOUT, Self::connect(client)).await {
+                    Ok(Ok(link)) => self.install(link, current.is_some()).await,
+                    _ => false,
+                }
             }
         }
-        let Ok(Ok(link)) = tokio::time::timeout(RESOLVE_TIMEOUT, self.connect()).await else {
-            return false;
-        };
+    }
+
+    /// Makes `link` the one used if it answers (as master, with Sentinel), starting a
+    /// new epoch; whether it answered.
+    async fn install(&self, link: Link, moved: bool) -> bool {
         if !self.answers(&link).await {
             return false;
         }
-        if current.is_some() {
-            tracing::warn!("redis master changed; reconnected to the one the sentinels name");
+        if moved {
+            tracing::warn!(
+                master = %link.client.get_connection_info().addr(),
+                "redis master changed; following it"
+            );
         }
         *self.link.write().await = Some(link);
         self.epoch.send_modify(|epoch| *epoch += 1);

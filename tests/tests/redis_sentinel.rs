@@ -205,29 +205,60 @@ async fn claim_all(app: &TestApp, moderator: &str, other: &str, expected: &BTree
     took
 }
 
+/// A master, its replica, and three sentinels (quorum 2) that agree on them; `None`
+/// (skip) when `redis-server` is missing and not required.
+async fn topology() -> Option<(PrivateRedis, PrivateRedis, Sentinels)> {
+    let master = PrivateRedis::start().await?;
+    let replica = PrivateRedis::replica_of(&master).await?;
+    let sentinels = Sentinels::start(MASTER_NAME, master.port, 3, 2).await?;
+    sentinels.wait_until_watching(1, Duration::from_secs(20)).await;
+    Some((master, replica, sentinels))
+}
+
+/// The settings of a `mati` replica that finds Redis through `sentinels`, with limits
+/// that let the load run from one address.
+fn settings(sentinels: &Sentinels) -> Vec<(&'static str, String)> {
+    vec![
+        ("MATI_REDIS_SENTINELS", sentinels.addresses()),
+        ("MATI_REDIS_MASTER_NAME", MASTER_NAME.to_owned()),
+        ("MATI_RATE_LIMIT_SUBMIT_PER_TOKEN", format!("{BURST}/60s")),
+        ("MATI_RATE_LIMIT_SUBMIT_PER_ADDRESS", "100000/60s".to_owned()),
+        ("MATI_RATE_LIMIT_START_SESSION_PER_ADDRESS", "100000/60s".to_owned()),
+        ("MATI_RATE_LIMIT_TRACK_PER_ADDRESS", "100000/60s".to_owned()),
+    ]
+}
+
+/// How many listen to Mati's live events on `redis`.
+async fn listeners(redis: &PrivateRedis) -> usize {
+    let mut conn = redis.connection().await;
+    let (_, listeners): (String, usize) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(EVENTS)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    listeners
+}
+
+/// Waits for `inbox` to tell that comment `id` was routed.
+async fn hears_routed(inbox: &mut tokio::sync::mpsc::UnboundedReceiver<Value>, id: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline.into(), inbox.recv()).await {
+        if event["comment"]["id"] == id && event["kind"] == "ROUTED" {
+            return true;
+        }
+    }
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_replica_promoted_under_load_is_followed_without_a_restart_and_nothing_is_lost() {
     let test_started = Instant::now();
-    let Some(mut master) = PrivateRedis::start().await else {
+    let Some((mut master, replica, sentinels)) = topology().await else {
         return;
     };
-    let Some(replica) = PrivateRedis::replica_of(&master).await else {
-        return;
-    };
-    let Some(sentinels) = Sentinels::start(MASTER_NAME, master.port, 3, 2).await else {
-        return;
-    };
-    sentinels.wait_until_watching(1, Duration::from_secs(20)).await;
-    let addresses = sentinels.addresses();
-    let burst = format!("{BURST}/60s");
-    let env = [
-        ("MATI_REDIS_SENTINELS", addresses.as_str()),
-        ("MATI_REDIS_MASTER_NAME", MASTER_NAME),
-        ("MATI_RATE_LIMIT_SUBMIT_PER_TOKEN", burst.as_str()),
-        ("MATI_RATE_LIMIT_SUBMIT_PER_ADDRESS", "100000/60s"),
-        ("MATI_RATE_LIMIT_START_SESSION_PER_ADDRESS", "100000/60s"),
-        ("MATI_RATE_LIMIT_TRACK_PER_ADDRESS", "100000/60s"),
-    ];
+    let settings = settings(&sentinels);
+    let env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let Some(a) = TestApp::start_with(Backend::Postgres, &env).await else {
         return;
     };
@@ -386,30 +417,13 @@ async fn a_replica_promoted_under_load_is_followed_without_a_restart_and_nothing
     eventually(
         "both replicas subscribed on the new master",
         Duration::from_secs(10),
-        || async {
-            let mut conn = new_master.connection().await;
-            let (_, listeners): (String, usize) = redis::cmd("PUBSUB")
-                .arg("NUMSUB")
-                .arg(EVENTS)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            listeners == 2
-        },
+        || async { listeners(new_master).await == 2 },
     )
     .await;
     let approved = acknowledged.last().unwrap().clone();
     assert_eq!(b.approve(&moderator, &approved).await["status"], "ROUTED");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut heard = None;
-    while let Ok(Some(event)) = tokio::time::timeout_at(deadline.into(), inbox.recv()).await {
-        if event["comment"]["id"] == approved.as_str() && event["kind"] == "ROUTED" {
-            heard = Some(event);
-            break;
-        }
-    }
     assert!(
-        heard.is_some(),
+        hears_routed(&mut inbox, &approved).await,
         "the live inbox opened before the failover heard nothing of {approved}\nA:\n{}\nB:\n{}",
         a.log(),
         b.log()
@@ -428,6 +442,125 @@ async fn a_replica_promoted_under_load_is_followed_without_a_restart_and_nothing
         tally.rate_limited,
         tally.failed.len(),
         stranded.len(),
+        test_started.elapsed()
+    );
+}
+
+/// `ROLE` of `redis`: `master` or `slave`.
+async fn role(redis: &PrivateRedis) -> String {
+    let mut conn = redis.connection().await;
+    let role: Vec<redis::Value> = redis::cmd("ROLE").query_async(&mut conn).await.unwrap();
+    match role.first() {
+        Some(redis::Value::BulkString(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+        other => panic!("ROLE answered {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_master_demoted_by_a_sentinel_failover_is_left_for_the_promoted_replica() {
+    let test_started = Instant::now();
+    let Some((master, replica, sentinels)) = topology().await else {
+        return;
+    };
+    let settings = settings(&sentinels);
+    let env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let Some(app) = TestApp::start_with(Backend::Postgres, &env).await else {
+        return;
+    };
+    wait_until_ready(&app, Duration::from_secs(10)).await;
+    let moderator = app.staff("moderator", "mod-demoted", None).await;
+    let other_moderator = app.staff("moderator", "mod-demoted-2", None).await;
+    eventually("the events listener on the master", Duration::from_secs(5), || async {
+        listeners(&master).await == 1
+    })
+    .await;
+
+    let load = Load {
+        stop: AtomicBool::new(false),
+        phase: AtomicU8::new(BEFORE),
+        acknowledged: AtomicUsize::new(0),
+    };
+    let timings = Mutex::new(BTreeMap::new());
+    let failover = async {
+        eventually(
+            "ten submissions before the failover",
+            Duration::from_secs(10),
+            || async { load.acknowledged.load(Ordering::Relaxed) >= 10 },
+        )
+        .await;
+        // The old master lives on: the sentinels make it a replica of the new one, and
+        // its writes get READONLY. Mati must leave it, subscriptions included.
+        let mut to_sentinel = redis::Client::open(format!("redis://127.0.0.1:{}", sentinels.ports[0]))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let _: String = redis::cmd("SENTINEL")
+            .arg("FAILOVER")
+            .arg(MASTER_NAME)
+            .query_async(&mut to_sentinel)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        load.phase.store(DURING, Ordering::Relaxed);
+        // Mati moves once the sentinels name the new master, without waiting for them
+        // to demote the old one (which takes them up to ten seconds more).
+        eventually(
+            "Mati listening on the new master only",
+            Duration::from_secs(10),
+            || async {
+                role(&replica).await == "master" && listeners(&replica).await == 1 && listeners(&master).await == 0
+            },
+        )
+        .await;
+        wait_until_ready(&app, Duration::from_secs(10)).await;
+        timings.lock().unwrap().insert("Mati moved", started.elapsed());
+        eventually("the old master demoted", Duration::from_secs(15), || async {
+            role(&master).await == "slave"
+        })
+        .await;
+        timings.lock().unwrap().insert("old master demoted", started.elapsed());
+        load.phase.store(AFTER, Ordering::Relaxed);
+        let now = load.acknowledged.load(Ordering::Relaxed);
+        eventually(
+            "ten submissions after the failover",
+            Duration::from_secs(10),
+            || async { load.acknowledged.load(Ordering::Relaxed) >= now + 10 },
+        )
+        .await;
+        load.stop.store(true, Ordering::Relaxed);
+    };
+    let (_, tallies) = tokio::join!(
+        failover,
+        futures::future::join_all([0, 1].map(|worker| citizens(&app, worker, &load)))
+    );
+    let mut tally = Tally::default();
+    for one in tallies {
+        tally.add(one);
+    }
+    assert!(tally.failed.is_empty(), "requests failed: {:#?}", tally.failed);
+    assert_eq!(tally.rate_limited, 0, "refused while no citizen exceeded its burst");
+    for phase in [BEFORE, AFTER] {
+        assert!(
+            tally.acknowledged.get(&phase).is_some_and(|ids| !ids.is_empty()),
+            "no submission acknowledged in phase {phase}"
+        );
+    }
+    // Whatever the old master took after the promotion is gone with its resync: the
+    // queue on the new master holds every comment all the same, and each is claimed once.
+    let acknowledged = tally.all();
+    eventually(
+        "every comment on the new master's queue",
+        Duration::from_secs(10),
+        || async { entries(&replica).await.is_superset(&acknowledged) },
+    )
+    .await;
+    let claimed_in = claim_all(&app, &moderator, &other_moderator, &acknowledged).await;
+    eprintln!(
+        "sentinel failover of a live master: after SENTINEL FAILOVER {:?}; acknowledged {:?} \
+         (before, during, after); every comment claimed within {claimed_in:?}; whole test {:?}",
+        timings.into_inner().unwrap(),
+        [BEFORE, DURING, AFTER].map(|p| tally.acknowledged.get(&p).map_or(0, Vec::len)),
         test_started.elapsed()
     );
 }
