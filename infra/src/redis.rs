@@ -208,8 +208,9 @@ impl Redis {
                     None => false,
                 };
                 // Asked every time, not only after a failure: a master the sentinels
-                // replaced still answers as one until they demote it, and what it takes
-                // meanwhile is lost.
+                // replaced still answers as one until they demote it (seconds later), and
+                // what it takes meanwhile is lost. The sentinels are asked on connections
+                // kept open; the master they name is checked on a short one of its own.
                 let named = async { sentinels.lock().await.async_get_client().await };
                 let Ok(Ok(client)) = tokio::time::timeout(RESOLVE_TIMEOUT, named).await else {
                     // Sentinels unreachable, or the master they name does not answer as
@@ -222,6 +223,7 @@ impl Redis {
                 if !moved {
                     return answers;
                 }
+                // Until the new master answers, none is used: the old one is on its way out.
                 match tokio::time::timeout(RESOLVE_TIMEOUT, Self::connect(client)).await {
                     Ok(Ok(link)) => self.install(link, current.is_some()).await,
                     _ => false,
