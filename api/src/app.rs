@@ -221,6 +221,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
     // Background work gets its own small pool, so it neither competes with requests for
     // connections nor shows in the statement count of requests.
     let background = server_pool(settings, 2).await?;
+    shared.monitor_with(&background);
     if let Some(replica) = read_replica(settings) {
         shared.read_from(&replica, &background).await?;
     }

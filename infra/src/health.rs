@@ -24,14 +24,21 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// The server's dependencies.
 pub struct Dependencies {
     db: Db,
+    monitor: Db,
     redis: Option<Redis>,
     replica: Option<Arc<ReadReplica>>,
 }
 
 impl Dependencies {
-    /// Over the server's pool, Redis and the read replica, when configured.
-    pub fn new(db: Db, redis: Option<Redis>, replica: Option<Arc<ReadReplica>>) -> Self {
-        Self { db, redis, replica }
+    /// Over the server's pool, Redis and the read replica, when configured; the backlog
+    /// counted on `monitor`.
+    pub fn new(db: Db, monitor: Db, redis: Option<Redis>, replica: Option<Arc<ReadReplica>>) -> Self {
+        Self {
+            db,
+            monitor,
+            redis,
+            replica,
+        }
     }
 }
 
@@ -60,7 +67,7 @@ impl Health for Dependencies {
                 .select_only()
                 .column_as(Expr::col(comment::Column::Id).count(), "n")
                 .column_as(Expr::col(comment::Column::CreatedAt).min(), "oldest"),
-            &self.db,
+            &self.monitor,
         )
         .await?;
         // As escalation sees them: routed or acknowledged, unanswered, past the deadline.
@@ -75,7 +82,7 @@ impl Health for Dependencies {
                 .select_only()
                 .column_as(Expr::col(comment::Column::Id).count(), "n")
                 .column_as(Expr::col(comment::Column::DueAt).min(), "oldest"),
-            &self.db,
+            &self.monitor,
         )
         .await?;
         let (outbox, oldest_outbox) = count_and_oldest(
@@ -83,7 +90,7 @@ impl Health for Dependencies {
                 .select_only()
                 .column_as(Expr::col(outbox::Column::Id).count(), "n")
                 .column_as(Expr::col(outbox::Column::CreatedAt).min(), "oldest"),
-            &self.db,
+            &self.monitor,
         )
         .await?;
         Ok(Backlog {

@@ -39,6 +39,10 @@ pub struct Shared {
     pub stats_cache: std::time::Duration,
     /// The read replica, when the server has one.
     pub replica: Option<Arc<ReadReplica>>,
+    /// The pool that counts the backlog for metrics, when not the requests' own: a
+    /// scrape's queries then neither take a request's connection nor show in the count
+    /// of statements that requests run.
+    pub monitor: Option<Db>,
 }
 
 /// How the shared parts are set up.
@@ -78,6 +82,7 @@ impl Shared {
             heavy_reads: settings.heavy_reads,
             stats_cache: settings.stats_cache,
             replica: None,
+            monitor: None,
         })
     }
 }
@@ -90,6 +95,11 @@ impl Shared {
         S: Future<Output = ()>,
     {
         outbox::relay(db.clone(), self.queue.clone(), stop)
+    }
+
+    /// Counts the backlog for metrics on `db` (servers: their background pool).
+    pub fn monitor_with(&mut self, db: &Db) {
+        self.monitor = Some(db.clone());
     }
 
     /// Reads statistics and public listings from a read replica while it serves them,
@@ -109,6 +119,7 @@ pub fn ports(db: Db, clock: Arc<dyn Clock>, shared: &Shared) -> Ports {
     let heavy = Arc::new(HeavyReads::new(shared.heavy_reads));
     let health = Arc::new(Dependencies::new(
         db.clone(),
+        shared.monitor.clone().unwrap_or_else(|| db.clone()),
         shared.redis.clone(),
         shared.replica.clone(),
     ));
