@@ -133,13 +133,16 @@ impl Metrics {
             )?,
             awaiting_moderation: register(
                 r,
-                IntGauge::new("mati_moderation_queue_depth", "Comments awaiting moderation."),
+                IntGauge::new(
+                    "mati_moderation_queue_depth",
+                    "Comments the moderation queue holds (awaiting a decision, or hidden by flags).",
+                ),
             )?,
             oldest_awaiting: register(
                 r,
                 Gauge::new(
                     "mati_moderation_queue_oldest_seconds",
-                    "Age of the comment longest awaiting moderation (0 when none).",
+                    "Age of the earliest-submitted comment the moderation queue holds (0 when none).",
                 ),
             )?,
             overdue: register(

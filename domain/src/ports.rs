@@ -346,9 +346,9 @@ pub trait Health: Send + Sync {
 /// The work waiting, for metrics and alerts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Backlog {
-    /// Comments awaiting moderation.
+    /// Comments the moderation queue holds: awaiting a decision, or hidden by flags.
     pub awaiting_moderation: u64,
-    /// When the longest-waiting of them was submitted.
+    /// When the earliest of them was submitted.
     pub oldest_awaiting: Option<DateTime<Utc>>,
     /// Published comments past their deadline without a first response.
     pub overdue: u64,

@@ -7,16 +7,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mati_domain::DomainResult;
-use mati_domain::comment::CommentStatus;
 use mati_domain::ports::{Backlog, Health, PoolUse, ReplicaHealth};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{EntityTrait, QueryFilter, QuerySelect};
 
 use crate::Db;
 use crate::db::db_error;
 use crate::db::entity::{comment, outbox};
 use crate::db::replica::ReadReplica;
 use crate::redis::Redis;
+use crate::repo::{self, awaiting_moderation};
 
 /// Longest wait for the database to answer a readiness check.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -63,22 +63,16 @@ impl Health for Dependencies {
     async fn backlog(&self, now: DateTime<Utc>) -> DomainResult<Backlog> {
         let (awaiting_moderation, oldest_awaiting) = count_and_oldest(
             comment::Entity::find()
-                .filter(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
+                .filter(awaiting_moderation())
                 .select_only()
                 .column_as(Expr::col(comment::Column::Id).count(), "n")
                 .column_as(Expr::col(comment::Column::CreatedAt).min(), "oldest"),
             &self.monitor,
         )
         .await?;
-        // As escalation sees them: routed or acknowledged, unanswered, past the deadline.
         let (overdue, _) = count_and_oldest(
             comment::Entity::find()
-                .filter(
-                    comment::Column::Status
-                        .is_in([CommentStatus::Routed.as_str(), CommentStatus::Acknowledged.as_str()]),
-                )
-                .filter(comment::Column::FirstResponseAt.is_null())
-                .filter(comment::Column::DueAt.lt(now))
+                .filter(repo::overdue(now))
                 .select_only()
                 .column_as(Expr::col(comment::Column::Id).count(), "n")
                 .column_as(Expr::col(comment::Column::DueAt).min(), "oldest"),

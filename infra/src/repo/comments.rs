@@ -4,6 +4,8 @@
 mod read;
 mod stats;
 
+pub(crate) use read::{awaiting_moderation, overdue};
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

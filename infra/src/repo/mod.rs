@@ -8,6 +8,8 @@ mod convert;
 mod deadlines;
 mod geography;
 
+pub(crate) use comments::{awaiting_moderation, overdue};
+
 use std::sync::Arc;
 
 use crate::Db;

@@ -27,6 +27,24 @@ fn statuses(list: &[CommentStatus]) -> impl Iterator<Item = &'static str> + '_ {
     list.iter().map(|s| s.as_str())
 }
 
+/// What the moderation queue holds: comments awaiting a first decision, and comments
+/// hidden by flags, awaiting a moderator's judgement.
+pub(crate) fn awaiting_moderation() -> Condition {
+    Condition::any()
+        .add(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
+        .add(comment::Column::Hidden.eq(true))
+}
+
+/// Published comments past their deadline with no first response at `now`: what
+/// escalation takes up, and what metrics count as overdue.
+pub(crate) fn overdue(now: DateTime<Utc>) -> Condition {
+    use comment::Column;
+    Condition::all()
+        .add(Column::Status.is_in(statuses(&[CommentStatus::Routed, CommentStatus::Acknowledged])))
+        .add(Column::FirstResponseAt.is_null())
+        .add(Column::DueAt.lt(now))
+}
+
 /// The WHERE clause of a listing. Callers other than moderators only ever see published
 /// comments, whatever status they ask for.
 fn filtered(query: &CommentQuery) -> Select<comment::Entity> {
@@ -162,11 +180,7 @@ impl SqlStore {
 
     pub(super) async fn pending_comments(&self, limit: u64) -> DomainResult<Vec<Comment>> {
         let rows = comment::Entity::find()
-            .filter(
-                Condition::any()
-                    .add(comment::Column::Status.eq(CommentStatus::Pending.as_str()))
-                    .add(comment::Column::Hidden.eq(true)),
-            )
+            .filter(awaiting_moderation())
             .order_by_asc(comment::Column::Id)
             .limit(limit)
             .all(self.db.conn())
@@ -178,9 +192,7 @@ impl SqlStore {
     pub(super) async fn overdue_below_province(&self, now: DateTime<Utc>, limit: u64) -> DomainResult<Vec<Comment>> {
         use comment::Column;
         let rows = comment::Entity::find()
-            .filter(Column::Status.is_in(statuses(&[CommentStatus::Routed, CommentStatus::Acknowledged])))
-            .filter(Column::FirstResponseAt.is_null())
-            .filter(Column::DueAt.lt(now))
+            .filter(overdue(now))
             // Province codes have two digits; a province has nowhere to escalate to.
             .filter(Expr::expr(Func::char_length(Expr::col(Column::AssignedUnit))).gt(2))
             // Not escalated from this level before (the bit of the assigned unit's level).
