@@ -83,6 +83,23 @@ struct Load {
     acknowledged: AtomicUsize,
 }
 
+impl Load {
+    /// Marks what follows as after the failover; once `settle` has passed and ten more
+    /// submissions were acknowledged, stops the load.
+    async fn end_after_ten_more(&self, settle: Duration) {
+        self.phase.store(AFTER, Ordering::Relaxed);
+        let now = self.acknowledged.load(Ordering::Relaxed);
+        tokio::time::sleep(settle).await;
+        eventually(
+            "ten submissions after the failover",
+            Duration::from_secs(10),
+            || async { self.acknowledged.load(Ordering::Relaxed) >= now + 10 },
+        )
+        .await;
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 /// A citizen after another submits `BURST` comments (each with a clientId, retried
 /// with it when refused) and reads each back by its tracking code, until told to stop.
 async fn citizens(app: &TestApp, worker: usize, load: &Load) -> Tally {
@@ -343,16 +360,7 @@ async fn a_replica_promoted_under_load_is_followed_without_a_restart_and_nothing
             wait_until_ready(app, Duration::from_secs(20).saturating_sub(killed.elapsed())).await;
             timings.lock().unwrap().insert(name, killed.elapsed());
         }
-        load.phase.store(AFTER, Ordering::Relaxed);
-        let now = load.acknowledged.load(Ordering::Relaxed);
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        eventually(
-            "ten submissions after the failover",
-            Duration::from_secs(10),
-            || async { load.acknowledged.load(Ordering::Relaxed) >= now + 10 },
-        )
-        .await;
-        load.stop.store(true, Ordering::Relaxed);
+        load.end_after_ten_more(Duration::from_secs(2)).await;
     };
     let (_, tallies) = tokio::join!(
         failover,
@@ -520,15 +528,7 @@ async fn a_master_demoted_by_a_sentinel_failover_is_left_for_the_promoted_replic
         })
         .await;
         timings.lock().unwrap().insert("old master demoted", started.elapsed());
-        load.phase.store(AFTER, Ordering::Relaxed);
-        let now = load.acknowledged.load(Ordering::Relaxed);
-        eventually(
-            "ten submissions after the failover",
-            Duration::from_secs(10),
-            || async { load.acknowledged.load(Ordering::Relaxed) >= now + 10 },
-        )
-        .await;
-        load.stop.store(true, Ordering::Relaxed);
+        load.end_after_ten_more(Duration::ZERO).await;
     };
     let (_, tallies) = tokio::join!(
         failover,
