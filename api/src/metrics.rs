@@ -226,7 +226,8 @@ impl Metrics {
         let run = mati.statements_run();
         self.statements.inc_by(run.saturating_sub(self.statements.get()));
         self.shutting_down.set(i64::from(draining));
-        let now = chrono::Utc::now();
+        // Ages by the services' clock, the one the timestamps were written by.
+        let now = mati.now();
         let age = |at: Option<chrono::DateTime<chrono::Utc>>| {
             at.map_or(0.0, |at| (now - at).num_milliseconds().max(0) as f64 / 1000.0)
         };
