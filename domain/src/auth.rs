@@ -64,6 +64,24 @@ pub struct StaffAccount {
     pub disabled: bool,
 }
 
+/// A client application's key for Open311 (a CSO's app, another city's 311 tool). It
+/// posts comments as a citizen of its own, so idempotency and limits work as for phones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Identity.
+    pub id: i64,
+    /// Who holds it, as the admin named it.
+    pub name: String,
+    /// The author of the comments it posts.
+    pub citizen: CitizenId,
+    /// The admin who issued it.
+    pub created_by: StaffId,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// When it stopped working, if it did.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// The caller of an operation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Principal {
@@ -125,6 +143,8 @@ pub enum TokenKind {
     Staff,
     /// `mati_d_…`: a device trusted for a staff account, sent only to `login`.
     Device,
+    /// `mati_k_…`: a client application's key for Open311, sent as `api_key`.
+    ApiKey,
 }
 
 impl TokenKind {
@@ -133,12 +153,13 @@ impl TokenKind {
             Self::Citizen => "mati_c_",
             Self::Staff => "mati_s_",
             Self::Device => "mati_d_",
+            Self::ApiKey => "mati_k_",
         }
     }
 
     /// The kind of a presented token, if it has a known prefix.
     pub fn of(token: &str) -> Option<Self> {
-        [Self::Citizen, Self::Staff, Self::Device]
+        [Self::Citizen, Self::Staff, Self::Device, Self::ApiKey]
             .into_iter()
             .find(|kind| token.starts_with(kind.prefix()))
     }

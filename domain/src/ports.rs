@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use crate::DomainResult;
-use crate::auth::{CitizenSession, Role, StaffAccount};
+use crate::auth::{ApiKey, CitizenSession, Role, StaffAccount};
 use crate::category::Category;
 use crate::comment::CommentStatus;
 use crate::comment::{
@@ -58,9 +58,10 @@ pub trait Admit: Send + Sync {
 }
 
 /// Which comments a listing may show to its caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Visibility {
     /// Only public ones.
+    #[default]
     Public,
     /// Public ones and the private ones assigned to this unit.
     PublicOrAssignedTo(UnitCode),
@@ -68,8 +69,9 @@ pub enum Visibility {
     All,
 }
 
-/// A filtered listing of comments, newest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A filtered listing of comments, newest first. Every condition holds at once; an
+/// empty list or `None` does not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommentQuery {
     /// Only comments inside this unit: whose commune lies inside it (a province,
     /// district or commune), or tagged with it (a village).
@@ -90,6 +92,16 @@ pub struct CommentQuery {
     pub created_from: Option<DateTime<Utc>>,
     /// Only comments sent before this instant.
     pub created_before: Option<DateTime<Utc>>,
+    /// Only these comments.
+    pub ids: Vec<CommentId>,
+    /// Only these categories.
+    pub categories: Vec<String>,
+    /// Only these statuses (still only published ones unless the caller sees all).
+    pub statuses: Vec<CommentStatus>,
+    /// Only comments with an event at or after this instant.
+    pub updated_from: Option<DateTime<Utc>>,
+    /// Only comments whose every event came before this instant.
+    pub updated_before: Option<DateTime<Utc>>,
 }
 
 /// A page request: at most `first` comments older than the comment `after`.
@@ -99,6 +111,8 @@ pub struct PageRequest {
     pub first: u64,
     /// Cursor: the id of the last comment of the previous page.
     pub after: Option<CommentId>,
+    /// Comments skipped first (numbered pages, where a protocol asks for them).
+    pub skip: u64,
 }
 
 /// A page of comments.
@@ -138,6 +152,15 @@ pub trait Comments: Send + Sync {
     async fn responses(&self, ids: &[CommentId]) -> DomainResult<Vec<Response>>;
     /// Events of these comments, oldest first.
     async fn events(&self, ids: &[CommentId]) -> DomainResult<Vec<CommentEvent>>;
+    /// Up to `limit` events of these `kinds` in [`from`, `to`) of the comments a public
+    /// listing shows, oldest first.
+    async fn public_events(
+        &self,
+        kinds: &[EventKind],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u64,
+    ) -> DomainResult<Vec<CommentEvent>>;
     /// Records a citizen's support once; the comment afterwards.
     async fn support(&self, id: CommentId, citizen: CitizenId, at: DateTime<Utc>) -> DomainResult<Comment>;
     /// Records a citizen's flag once per session and comment (judged or not), with a
@@ -234,6 +257,22 @@ pub trait Accounts: Send + Sync {
     /// Trusts a device for an account (or records its use at `at` again), and forgets
     /// the account's devices beyond the `keep` used most recently.
     async fn trust_device(&self, token_digest: &str, staff: StaffId, at: DateTime<Utc>, keep: u64) -> DomainResult<()>;
+    /// Stores an API key by its digest, with a citizen identity of its own, in one
+    /// transaction.
+    async fn create_api_key(
+        &self,
+        name: &str,
+        key_digest: &str,
+        created_by: StaffId,
+        at: DateTime<Utc>,
+    ) -> DomainResult<ApiKey>;
+    /// The API key with this digest, revoked or not.
+    async fn api_key_by_digest(&self, key_digest: &str) -> DomainResult<Option<ApiKey>>;
+    /// Every API key, newest first.
+    async fn api_keys(&self) -> DomainResult<Vec<ApiKey>>;
+    /// Revokes an API key (once: a revoked key keeps its first revocation time); the key
+    /// afterwards, none when there is no such key.
+    async fn revoke_api_key(&self, id: i64, at: DateTime<Utc>) -> DomainResult<Option<ApiKey>>;
 }
 
 /// Password hashing (argon2id in infra); slow on purpose, so async.

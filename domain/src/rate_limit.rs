@@ -15,6 +15,9 @@ pub enum Action {
     SubmitPerToken,
     /// `submitComment`, per client address.
     SubmitPerAddress,
+    /// Comments posted through Open311, per API key: an application posts for many
+    /// citizens, so its limit replaces the per-session one.
+    SubmitPerApiKey,
     /// `login` from a device not trusted for the account, per username, whether it
     /// exists or not (slows password guessing on one account). A stranger's guesses
     /// exhaust only this limit.
@@ -86,10 +89,11 @@ impl fmt::Display for Quota {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::StartSessionPerAddress,
         Self::SubmitPerToken,
         Self::SubmitPerAddress,
+        Self::SubmitPerApiKey,
         Self::LoginPerUsername,
         Self::LoginPerDevice,
         Self::LoginPerAddress,
@@ -105,6 +109,7 @@ impl Action {
             Self::StartSessionPerAddress => "start_session_per_address",
             Self::SubmitPerToken => "submit_per_token",
             Self::SubmitPerAddress => "submit_per_address",
+            Self::SubmitPerApiKey => "submit_per_api_key",
             Self::LoginPerUsername => "login_per_username",
             Self::LoginPerDevice => "login_per_device",
             Self::LoginPerAddress => "login_per_address",
@@ -132,6 +137,7 @@ impl Action {
             Self::StartSessionPerAddress => quota(60, 60),
             Self::SubmitPerToken => quota(5, 60),
             Self::SubmitPerAddress => quota(300, 60),
+            Self::SubmitPerApiKey => quota(60, 60),
             Self::LoginPerUsername => quota(10, 600),
             Self::LoginPerDevice => quota(10, 600),
             Self::LoginPerAddress => quota(100, 600),

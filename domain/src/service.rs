@@ -11,6 +11,7 @@ mod health;
 mod live;
 mod lookup;
 mod moderation;
+mod open311;
 mod reads;
 mod staff;
 mod stats;
@@ -37,6 +38,7 @@ pub use export::{EXPORT_COLUMNS, Export, ExportFilter, ExportPage, ExportRow, MA
 pub use health::Readiness;
 pub use live::Watch;
 pub use moderation::{Decision, RejectReason};
+pub use open311::{MAX_REQUESTS_PAGE, MAX_UPDATES, PUBLIC_UPDATES, PublicUpdate, RequestQuery};
 pub use reads::{CommentFilter, InboxFilter, Listing};
 pub use staff::{StaffUpdate, UpdatedStaff};
 pub use stats::{RankingOrder, StatsFilter};

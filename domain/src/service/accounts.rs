@@ -114,7 +114,7 @@ impl Mati {
                 .staff_by_token(&digest, self.now())
                 .await?
                 .map(Principal::Staff),
-            Some(TokenKind::Device) | None => None,
+            Some(TokenKind::Device | TokenKind::ApiKey) | None => None,
         };
         principal.ok_or(DomainError::Unauthenticated)
     }

@@ -179,6 +179,7 @@ impl Mati {
             author: None,
             created_from: filter.from,
             created_before: filter.to,
+            ..CommentQuery::default()
         };
         Ok(Export { query, category_names })
     }
@@ -196,7 +197,7 @@ impl Mati {
         let page = self
             .ports
             .comments
-            .page(&export.query, PageRequest { first, after })
+            .page(&export.query, PageRequest { first, after, skip: 0 })
             .await?;
         let next = if page.has_next {
             page.items.last().map(|c| c.id)

@@ -122,6 +122,7 @@ impl Mati {
             author: None,
             created_from: None,
             created_before: None,
+            ..CommentQuery::default()
         };
         self.listing(query, first, after).await
     }
@@ -149,6 +150,7 @@ impl Mati {
             author: None,
             created_from: None,
             created_before: None,
+            ..CommentQuery::default()
         };
         self.listing(query, first, after).await
     }
@@ -167,13 +169,14 @@ impl Mati {
             author: Some(author),
             created_from: None,
             created_before: None,
+            ..CommentQuery::default()
         };
         self.listing(query, first, after).await
     }
 
     async fn listing(&self, query: CommentQuery, first: i64, after: Option<CommentId>) -> DomainResult<Listing> {
         let first = clamp_first(first)?;
-        let page = self.ports.comments.page(&query, PageRequest { first, after }).await?;
+        let page = self.ports.comments.page(&query, PageRequest { first, after, skip: 0 }).await?;
         Ok(Listing { query, page })
     }
 

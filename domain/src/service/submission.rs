@@ -8,7 +8,7 @@ use self::retry::Content;
 use super::Mati;
 use super::moderation::RejectReason;
 use crate::auth::Principal;
-use crate::comment::{AgeGroup, Comment, CommentId, Gender, NewComment};
+use crate::comment::{AgeGroup, CitizenId, Comment, CommentId, Gender, NewComment};
 use crate::flag::{self, NewFlag};
 use crate::geography::AdminLevel;
 use crate::lifecycle;
@@ -53,6 +53,18 @@ impl Mati {
         input: Submission,
     ) -> DomainResult<Comment> {
         let author = caller.citizen()?;
+        self.submit_as(author, Action::SubmitPerToken, origin, input).await
+    }
+
+    /// Stores a comment as [`Mati::submit_comment`] does, for `author`, counted against
+    /// `limit` (per author) and the per-address limit.
+    pub(super) async fn submit_as(
+        &self,
+        author: CitizenId,
+        limit: Action,
+        origin: &Origin,
+        input: Submission,
+    ) -> DomainResult<Comment> {
         let client_id = input.client_id.as_deref().map(client_id).transpose()?;
         // A retry is not a new comment: it neither counts against the limits nor is
         // validated again, so a phone on a flaky network always gets its answer.
@@ -96,6 +108,7 @@ impl Mati {
         for _ in 0..TRACKING_CODE_ATTEMPTS {
             let limits = Arc::new(SubmitLimits {
                 mati: self.clone(),
+                limit,
                 token: author.to_string(),
                 address: origin.address_key(),
             });
@@ -197,6 +210,8 @@ impl Mati {
 /// the store may check them on a task of its own).
 struct SubmitLimits {
     mati: Mati,
+    /// The limit per author.
+    limit: Action,
     token: String,
     address: Option<String>,
 }
@@ -205,7 +220,7 @@ struct SubmitLimits {
 impl Admit for SubmitLimits {
     async fn admit(&self) -> DomainResult<()> {
         self.mati
-            .limit(Action::SubmitPerToken, Some(self.token.clone()))
+            .limit(self.limit, Some(self.token.clone()))
             .await?;
         self.mati.limit(Action::SubmitPerAddress, self.address.clone()).await
     }

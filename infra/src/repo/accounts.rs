@@ -2,18 +2,19 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use mati_domain::auth::{CitizenSession, StaffAccount};
+use mati_domain::auth::{ApiKey, CitizenSession, StaffAccount};
 use mati_domain::comment::{CitizenId, StaffId};
 use mati_domain::ports::{Accounts, NewStaff, StaffChange};
 use mati_domain::{DomainError, DomainResult};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
     TransactionTrait,
 };
 
 use super::{SqlStore, convert};
-use crate::db::entity::{citizen, staff, staff_device, staff_session};
+use crate::db::entity::{api_key, citizen, staff, staff_device, staff_session};
 use crate::db::{db_error, detached, is_unique_violation};
 
 /// Ends the live sessions of `staff` and forgets its devices; how many sessions ended.
@@ -30,6 +31,17 @@ async fn end_sessions(conn: &impl ConnectionTrait, staff: StaffId, at: DateTime<
         .exec(conn)
         .await?;
     Ok(ended.rows_affected)
+}
+
+fn api_key_of(row: api_key::Model) -> ApiKey {
+    ApiKey {
+        id: row.id,
+        name: row.name,
+        citizen: CitizenId::new(row.citizen_id),
+        created_by: StaffId::new(row.created_by),
+        created_at: row.created_at,
+        revoked_at: row.revoked_at,
+    }
 }
 
 #[async_trait]
@@ -304,6 +316,85 @@ impl Accounts for SqlStore {
         })
         .await;
         trusted.map_err(db_error)
+    }
+
+    async fn create_api_key(
+        &self,
+        name: &str,
+        key_digest: &str,
+        created_by: StaffId,
+        at: DateTime<Utc>,
+    ) -> DomainResult<ApiKey> {
+        let store = self.clone();
+        let (name, key_digest) = (name.to_owned(), key_digest.to_owned());
+        let created = detached(async move {
+            let _write = store.db.write_guard().await;
+            let txn = store.db.conn().begin().await?;
+            // The key's own citizen, whose token nobody holds: only the key posts as it.
+            let citizen = citizen::Entity::insert(citizen::ActiveModel {
+                token_digest: Set(format!("api-key:{key_digest}")),
+                created_at: Set(at),
+                last_used_at: Set(Some(at)),
+                revoked_at: Set(None),
+                ..Default::default()
+            })
+            .exec(&txn)
+            .await?;
+            let row = api_key::ActiveModel {
+                name: Set(name),
+                key_digest: Set(key_digest),
+                citizen_id: Set(citizen.last_insert_id),
+                created_by: Set(created_by.get()),
+                created_at: Set(at),
+                revoked_at: Set(None),
+                ..Default::default()
+            };
+            let id = api_key::Entity::insert(row).exec(&txn).await?.last_insert_id;
+            let key = api_key::Entity::find_by_id(id).one(&txn).await?;
+            txn.commit().await?;
+            Ok::<_, sea_orm::DbErr>(key)
+        })
+        .await
+        .map_err(db_error)?;
+        created
+            .map(api_key_of)
+            .ok_or_else(|| DomainError::Internal("the new API key is missing".into()))
+    }
+
+    async fn api_key_by_digest(&self, key_digest: &str) -> DomainResult<Option<ApiKey>> {
+        let row = api_key::Entity::find()
+            .filter(api_key::Column::KeyDigest.eq(key_digest))
+            .one(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(api_key_of))
+    }
+
+    async fn api_keys(&self) -> DomainResult<Vec<ApiKey>> {
+        let rows = api_key::Entity::find()
+            .order_by_desc(api_key::Column::Id)
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(api_key_of).collect())
+    }
+
+    async fn revoke_api_key(&self, id: i64, at: DateTime<Utc>) -> DomainResult<Option<ApiKey>> {
+        let _write = self.db.write_guard().await;
+        api_key::Entity::update_many()
+            .col_expr(
+                api_key::Column::RevokedAt,
+                Expr::col(api_key::Column::RevokedAt).if_null(at),
+            )
+            .filter(api_key::Column::Id.eq(id))
+            .exec(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        let row = api_key::Entity::find_by_id(id)
+            .one(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(api_key_of))
     }
 }
 

@@ -327,6 +327,16 @@ impl Comments for SqlStore {
         self.responses_of(ids).await
     }
 
+    async fn public_events(
+        &self,
+        kinds: &[EventKind],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u64,
+    ) -> DomainResult<Vec<CommentEvent>> {
+        self.public_events_in(kinds, from, to, limit).await
+    }
+
     async fn events(&self, ids: &[CommentId]) -> DomainResult<Vec<CommentEvent>> {
         self.events_of(ids).await
     }

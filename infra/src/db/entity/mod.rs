@@ -3,6 +3,7 @@
 #![allow(missing_docs, reason = "entity fields mirror the migration, documented there")]
 
 pub mod admin_unit;
+pub mod api_key;
 pub mod category;
 pub mod citizen;
 pub mod comment;

@@ -4,11 +4,13 @@
 use chrono::{DateTime, Utc};
 use mati_domain::DomainResult;
 use mati_domain::comment::CommentStatus;
-use mati_domain::comment::{Comment, CommentEvent, CommentId, Response};
+use mati_domain::comment::{Comment, CommentEvent, CommentId, EventKind, Response};
 use mati_domain::geography::AdminLevel;
 use mati_domain::ports::{CommentQuery, Page, PageRequest, Visibility};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+};
 
 use super::SqlStore;
 use crate::Db;
@@ -84,6 +86,32 @@ fn filtered(query: &CommentQuery) -> Select<comment::Entity> {
     if let Some(category) = &query.category {
         select = select.filter(Column::CategoryCode.eq(category.as_str()));
     }
+    if !query.categories.is_empty() {
+        select = select.filter(Column::CategoryCode.is_in(query.categories.iter().map(String::as_str)));
+    }
+    if !query.ids.is_empty() {
+        select = select.filter(Column::Id.is_in(query.ids.iter().map(|id| id.get())));
+    }
+    if !query.statuses.is_empty() {
+        select = select.filter(Column::Status.is_in(statuses(&query.statuses)));
+    }
+    // Updated in a period: by the comment's events, the history every change leaves.
+    let events_since = |at: DateTime<Utc>| {
+        Expr::exists(
+            sea_orm::sea_query::Query::select()
+                .expr(Expr::val(1))
+                .from(comment_event::Entity)
+                .and_where(Expr::col((comment_event::Entity, comment_event::Column::CommentId)).equals((comment::Entity, Column::Id)))
+                .and_where(Expr::col((comment_event::Entity, comment_event::Column::At)).gte(at))
+                .to_owned(),
+        )
+    };
+    if let Some(from) = query.updated_from {
+        select = select.filter(events_since(from));
+    }
+    if let Some(before) = query.updated_before {
+        select = select.filter(events_since(before).not());
+    }
     match &query.visibility {
         Visibility::All => {}
         // Comments hidden by flags leave the public listings until a moderator decides.
@@ -144,7 +172,10 @@ impl SqlStore {
             select = select.filter(comment::Column::Id.lt(after.get()));
         }
         // Keyset pagination on the id: a cursor stays valid however many comments arrive.
-        let select = select.order_by_desc(comment::Column::Id).limit(page.first + 1);
+        let select = select
+            .order_by_desc(comment::Column::Id)
+            .offset(page.skip)
+            .limit(page.first + 1);
         let mut rows = if may_lag(query) {
             let read = |db: Db| {
                 let select = select.clone();
@@ -218,6 +249,34 @@ impl SqlStore {
             .await
             .map_err(db_error)?;
         rows.into_iter().map(convert::response).collect()
+    }
+
+    pub(super) async fn public_events_in(
+        &self,
+        kinds: &[EventKind],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u64,
+    ) -> DomainResult<Vec<CommentEvent>> {
+        use comment_event::Column;
+        let public = filtered(&CommentQuery::default())
+            .select_only()
+            .column(comment::Column::Id)
+            .into_query();
+        let select = comment_event::Entity::find()
+            .filter(Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+            .filter(Column::At.gte(from))
+            .filter(Column::At.lt(to))
+            .filter(Column::CommentId.in_subquery(public))
+            .order_by_asc(Column::At)
+            .order_by_asc(Column::Id)
+            .limit(limit);
+        let read = |db: Db| {
+            let select = select.clone();
+            async move { select.all(db.conn()).await }
+        };
+        let rows = self.reads.run(read).await.map_err(db_error)?;
+        rows.into_iter().map(convert::event).collect()
     }
 
     pub(super) async fn events_of(&self, ids: &[CommentId]) -> DomainResult<Vec<CommentEvent>> {
