@@ -189,3 +189,14 @@ mod tests {
         }
     }
 }
+
+/// TEMPORARY stub.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommuneCentre {
+    /// Code.
+    pub code: UnitCode,
+    /// Lat.
+    pub lat: f64,
+    /// Long.
+    pub long: f64,
+}

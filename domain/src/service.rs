@@ -12,6 +12,7 @@ mod live;
 mod lookup;
 mod moderation;
 mod open311;
+mod places_stub;
 mod reads;
 mod staff;
 mod stats;

@@ -119,6 +119,9 @@ const UPDATE_STAFF: &str = r#"mutation { updateStaffAccount(input: { username: "
 const UPDATE_NOBODY: &str = r#"mutation { updateStaffAccount(input: { username: "nobody.here",
   disabled: true }) { username } }"#;
 const REVOKE_STAFF: &str = r#"mutation { revokeStaffSessions(username: "probe.update") }"#;
+const API_KEYS: &str = "{ apiKeys { id name createdAt revokedAt } }";
+const ISSUE_KEY: &str = r#"mutation { issueApiKey(name: "A CSO's app") { key apiKey { id } } }"#;
+const REVOKE_NO_KEY: &str = r#"mutation { revokeApiKey(id: "987654321") { id } }"#;
 
 type Row = (&'static str, &'static str, Target, Check, [&'static str; 8]);
 
@@ -184,6 +187,9 @@ const TABLE: &[Row] = &[
     ("updateStaffAccount",              UPDATE_STAFF, Nothing,        Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, OK]),
     ("updateStaffAccount: unknown",     UPDATE_NOBODY, Nothing,       Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, NF]),
     ("revokeStaffSessions",             REVOKE_STAFF, Nothing,        Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, OK]),
+    ("apiKeys",                         API_KEYS,     Nothing,        Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, OK]),
+    ("issueApiKey",                     ISSUE_KEY,    Nothing,        Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, OK]),
+    ("revokeApiKey: unknown",           REVOKE_NO_KEY, Nothing,       Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, NF]),
 ];
 
 /// A comment made for the matrix.

@@ -9,7 +9,7 @@ use super::query::{comment_id, comments_for};
 use super::types::comment::Comment;
 use super::types::deadline::DeadlineRule;
 use super::types::enums::{AdminLevel, AgeGroup, Gender, ModerationDecision, RejectReason, Role};
-use super::types::session::{CitizenSession, StaffAccount, StaffSession};
+use super::types::session::{ApiKey, CitizenSession, IssuedApiKey, StaffAccount, StaffSession};
 use super::{context, origin};
 
 /// Changes.
@@ -307,5 +307,25 @@ impl Mutation {
     async fn revoke_staff_sessions(&self, ctx: &Context<'_>, username: String) -> async_graphql::Result<u64> {
         let (mati, caller) = context(ctx)?;
         mati.revoke_staff_sessions(caller, &username).await.gql()
+    }
+
+    /// ADMIN: issues an Open311 key for a client application (a CSO's app, another
+    /// city's 311 tool), which posts comments with it; the key is shown only here.
+    async fn issue_api_key(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<IssuedApiKey> {
+        let (mati, caller) = context(ctx)?;
+        let (api_key, key) = mati.issue_api_key(caller, &name).await.gql()?;
+        Ok(IssuedApiKey {
+            key,
+            api_key: ApiKey(api_key),
+        })
+    }
+
+    /// ADMIN: revokes an Open311 key at once.
+    async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiKey> {
+        let (mati, caller) = context(ctx)?;
+        let id = id
+            .parse::<i64>()
+            .map_err(|_| super::error::to_graphql(mati_domain::DomainError::NotFound(format!("API key {}", id.as_str()))))?;
+        Ok(ApiKey(mati.revoke_api_key(caller, id).await.gql()?))
     }
 }

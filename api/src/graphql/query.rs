@@ -13,6 +13,7 @@ use super::loaders::{Loaders, Wanted};
 use super::types::comment::Comment;
 use super::types::connection::{CommentConnection, parse_cursor};
 use super::types::deadline::DeadlineRule;
+use super::types::session::ApiKey;
 use super::types::enums::{AdminLevel, CommentStatus};
 use super::types::stats::{RankingOrder, ResponseStats};
 use super::types::unit::{AdminUnit, Category};
@@ -206,6 +207,12 @@ impl Query {
             .await
             .gql()?;
         Ok(ranked.into_iter().map(ResponseStats::row).collect())
+    }
+
+    /// ADMIN: the Open311 keys issued, newest first.
+    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
+        let (mati, viewer) = context(ctx)?;
+        Ok(mati.api_keys(viewer).await.gql()?.into_iter().map(ApiKey).collect())
     }
 
     /// Staff: the deadline rules admins set (levels and categories without a rule use

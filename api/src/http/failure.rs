@@ -109,6 +109,21 @@ impl Failure {
         }
     }
 
+    /// The status it is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What the client is told (never an internal cause).
+    pub fn message(&self) -> &str {
+        &self.error.message
+    }
+
+    /// Seconds to wait before retrying, when the error says.
+    pub fn retry_after(&self) -> Option<u64> {
+        retry_after_of(&self.error)
+    }
+
     /// Names the methods that would have been allowed (405).
     pub fn allow(mut self, methods: &'static str) -> Self {
         self.allow = Some(methods);

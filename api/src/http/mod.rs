@@ -6,6 +6,7 @@
 mod exports;
 pub mod failure;
 mod graphql;
+mod open311;
 mod origin;
 mod websocket;
 
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/exports/comments.csv", get(exports::comments))
         .route("/exports/stats.csv", get(exports::stats::stats))
+        .merge(open311::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.metrics),
             metrics::observe_http,

@@ -117,8 +117,7 @@ impl Mati {
                 // The answer given with this event: stored at the same moment.
                 responses
                     .iter()
-                    .filter(|r| r.comment_id == comment.id && r.created_at <= event.event.at)
-                    .next_back()
+                    .rfind(|r| r.comment_id == comment.id && r.created_at <= event.event.at)
                     .map(|r| r.body.as_str())
             } else {
                 event.event.note.as_deref()

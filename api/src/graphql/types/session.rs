@@ -1,7 +1,8 @@
 //! Sessions and staff accounts.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
-use mati_domain::auth::StaffAccount as DomainAccount;
+use chrono::{DateTime, Utc};
+use mati_domain::auth::{ApiKey as DomainApiKey, StaffAccount as DomainAccount};
 use mati_domain::service::StaffSession as DomainSession;
 
 use super::enums::Role;
@@ -74,4 +75,40 @@ impl StaffAccount {
     async fn unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AdminUnit>> {
         unit_of(ctx, &self.0).await
     }
+}
+
+/// A client application's key for Open311 (`api_key`), as admins see it: never the key
+/// itself, which is shown once when issued.
+pub struct ApiKey(pub DomainApiKey);
+
+#[Object]
+impl ApiKey {
+    /// Identity.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Who holds it.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// When it was issued.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it stopped working, if it did.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+}
+
+/// A key just issued.
+#[derive(SimpleObject)]
+pub struct IssuedApiKey {
+    /// The key to give the application, shown this once: only its digest is kept.
+    pub key: String,
+    /// The key's record.
+    pub api_key: ApiKey,
 }
