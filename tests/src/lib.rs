@@ -21,6 +21,7 @@ mod backend;
 pub mod documents;
 mod http;
 mod live;
+pub mod open311;
 mod process;
 mod redis;
 mod sentinel;

@@ -323,9 +323,9 @@ impl Mutation {
     /// ADMIN: revokes an Open311 key at once.
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiKey> {
         let (mati, caller) = context(ctx)?;
-        let id = id
-            .parse::<i64>()
-            .map_err(|_| super::error::to_graphql(mati_domain::DomainError::NotFound(format!("API key {}", id.as_str()))))?;
+        let id = id.parse::<i64>().map_err(|_| {
+            super::error::to_graphql(mati_domain::DomainError::NotFound(format!("API key {}", id.as_str())))
+        })?;
         Ok(ApiKey(mati.revoke_api_key(caller, id).await.gql()?))
     }
 }

@@ -228,7 +228,11 @@ async fn token(
             fields.push(("service_request_id", comment.id.to_string().into()));
         }
         fields.push(("token", comment.tracking_code.as_str().into()));
-        Ok(Document::list("service_requests", "request", vec![Value::Object(fields)]))
+        Ok(Document::list(
+            "service_requests",
+            "request",
+            vec![Value::Object(fields)],
+        ))
     };
     respond(format, answered.await, &id)
 }
@@ -248,7 +252,9 @@ async fn post(
     if stem != "requests" {
         let mut refused = refuse(format, DomainError::NotFound(format!("no POST on {stem}")), &id);
         *refused.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        refused.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+        refused
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
         return refused;
     }
     let form = headers
@@ -274,14 +280,16 @@ async fn post(
 
 /// The names Open311 clients sent, in place of GraphQL's, in refusals of a POST.
 fn open311_fields(err: DomainError) -> DomainError {
-    let rename = |field: &str| match field {
-        "body" => "description",
-        "categoryCode" => "service_code",
-        "communeCode" | "villageCode" => "address_id",
-        "clientId" => "attribute[client_id]",
-        other => other,
-    }
-    .to_owned();
+    let rename = |field: &str| {
+        match field {
+            "body" => "description",
+            "categoryCode" => "service_code",
+            "communeCode" | "villageCode" => "address_id",
+            "clientId" => "attribute[client_id]",
+            other => other,
+        }
+        .to_owned()
+    };
     match err {
         DomainError::InvalidInput {
             field,
@@ -348,7 +356,11 @@ async fn create(mati: &Mati, origin: &Origin, params: &Params) -> DomainResult<D
         if known {
             Ok(())
         } else {
-            Err(DomainError::invalid(name, "is not one of the listed values", "តម្លៃមិនត្រឹមត្រូវ"))
+            Err(DomainError::invalid(
+                name,
+                "is not one of the listed values",
+                "តម្លៃមិនត្រឹមត្រូវ",
+            ))
         }
     };
     let gender = params.get("attribute[gender]").map(|g| (Gender::parse(g), g));
@@ -384,7 +396,11 @@ async fn create(mati: &Mati, origin: &Origin, params: &Params) -> DomainResult<D
             .into(),
     ));
     fields.push(("account_id", Value::Null));
-    Ok(Document::list("service_requests", "request", vec![Value::Object(fields)]))
+    Ok(Document::list(
+        "service_requests",
+        "request",
+        vec![Value::Object(fields)],
+    ))
 }
 
 /// Khmer or English names: `locale=km` for Khmer, English otherwise.
@@ -687,7 +703,9 @@ async fn requests(mati: &Mati, params: &Params) -> DomainResult<Document> {
             updated_from: params.datetime("updated_after")?,
             updated_before: params.datetime("updated_before")?,
             page: params.count("page", u64::from(u32::MAX))?.unwrap_or(1),
-            page_size: params.count("page_size", MAX_REQUESTS_PAGE)?.unwrap_or(MAX_REQUESTS_PAGE),
+            page_size: params
+                .count("page_size", MAX_REQUESTS_PAGE)?
+                .unwrap_or(MAX_REQUESTS_PAGE),
             ..RequestQuery::default()
         }
     } else {
@@ -724,7 +742,12 @@ async fn render_requests(
     let ids: Vec<CommentId> = comments.iter().map(|c| c.id).collect();
     let mut codes: Vec<UnitCode> = Vec::new();
     for comment in &comments {
-        let mut code = Some(comment.village_code.clone().unwrap_or_else(|| comment.commune_code.clone()));
+        let mut code = Some(
+            comment
+                .village_code
+                .clone()
+                .unwrap_or_else(|| comment.commune_code.clone()),
+        );
         while let Some(unit) = code {
             code = unit.parent();
             codes.push(unit);
@@ -764,7 +787,9 @@ async fn render_requests(
     for response in mati.responses_of(&ids).await? {
         let comment = comments.iter().find(|c| c.id == response.comment_id);
         let Some(comment) = comment else { continue };
-        let text = Reading::of(&Principal::Anonymous, comment).text(&response.body).into_owned();
+        let text = Reading::of(&Principal::Anonymous, comment)
+            .text(&response.body)
+            .into_owned();
         context
             .answers
             .entry(response.comment_id)
@@ -793,7 +818,10 @@ fn request(comment: &Comment, context: &Context, extensions: bool) -> Value {
     let reading = Reading::of(&Principal::Anonymous, comment);
     let category = context.categories.get(&comment.category_code);
     let name = |code: &UnitCode| context.units.get(code).map(|u| language.unit(u).to_owned());
-    let place = comment.village_code.clone().unwrap_or_else(|| comment.commune_code.clone());
+    let place = comment
+        .village_code
+        .clone()
+        .unwrap_or_else(|| comment.commune_code.clone());
     let mut address = Vec::new();
     let mut code = Some(place.clone());
     while let Some(unit) = code {
@@ -812,7 +840,10 @@ fn request(comment: &Comment, context: &Context, extensions: bool) -> Value {
         ("service_name", category.map(|c| language.category(c).to_owned()).into()),
         ("service_code", comment.category_code.as_str().into()),
         ("description", reading.text(&comment.body).into_owned().into()),
-        ("agency_responsible", comment.assigned_unit.as_ref().and_then(name).into()),
+        (
+            "agency_responsible",
+            comment.assigned_unit.as_ref().and_then(name).into(),
+        ),
         ("service_notice", Value::Null),
         ("requested_datetime", datetime(comment.created_at)),
         ("updated_datetime", datetime(updated)),
@@ -825,12 +856,7 @@ fn request(comment: &Comment, context: &Context, extensions: bool) -> Value {
         ("media_url", Value::Null),
     ];
     if extensions {
-        let code_at = |level| {
-            comment
-                .commune_code
-                .ancestor_at(level)
-                .map(|c| c.as_str().to_owned())
-        };
+        let code_at = |level| comment.commune_code.ancestor_at(level).map(|c| c.as_str().to_owned());
         fields.push((
             "extended_attributes",
             Value::Object(vec![
@@ -838,7 +864,10 @@ fn request(comment: &Comment, context: &Context, extensions: bool) -> Value {
                 ("district_code", code_at(AdminLevel::District).into()),
                 ("commune_code", comment.commune_code.as_str().into()),
                 ("village_code", comment.village_code.as_ref().map(|v| v.as_str()).into()),
-                ("assigned_unit_code", comment.assigned_unit.as_ref().map(|u| u.as_str()).into()),
+                (
+                    "assigned_unit_code",
+                    comment.assigned_unit.as_ref().map(|u| u.as_str()).into(),
+                ),
                 ("support_count", Value::Integer(i64::from(comment.support_count))),
             ]),
         ));
@@ -864,7 +893,13 @@ fn request(comment: &Comment, context: &Context, extensions: bool) -> Value {
                 ])
             })
             .collect();
-        fields.push(("notes", Value::List { item: "note", items: notes }));
+        fields.push((
+            "notes",
+            Value::List {
+                item: "note",
+                items: notes,
+            },
+        ));
     }
     Value::Object(fields)
 }
@@ -886,17 +921,23 @@ async fn updates(mati: &Mati, params: &Params) -> DomainResult<Document> {
     let updates = mati.public_updates(from, to.unwrap_or(now)).await?;
     let items = updates
         .into_iter()
-        .map(|PublicUpdate { event, comment, description }| {
-            Value::Object(vec![
-                ("update_id", event.id.to_string().into()),
-                ("service_request_id", comment.id.to_string().into()),
-                ("status", update_status(event.event.kind).into()),
-                ("updated_datetime", datetime(event.event.at)),
-                ("description", description.unwrap_or_default().into()),
-                ("media_url", "".into()),
-                ("external_status_code", event.event.kind.as_str().into()),
-            ])
-        })
+        .map(
+            |PublicUpdate {
+                 event,
+                 comment,
+                 description,
+             }| {
+                Value::Object(vec![
+                    ("update_id", event.id.to_string().into()),
+                    ("service_request_id", comment.id.to_string().into()),
+                    ("status", update_status(event.event.kind).into()),
+                    ("updated_datetime", datetime(event.event.at)),
+                    ("description", description.unwrap_or_default().into()),
+                    ("media_url", "".into()),
+                    ("external_status_code", event.event.kind.as_str().into()),
+                ])
+            },
+        )
         .collect();
     Ok(Document::list("service_request_updates", "request_update", items))
 }

@@ -146,7 +146,9 @@ impl Mati {
     /// FORBIDDEN, the same answer whatever was wrong.
     pub async fn api_client(&self, key: Option<&str>) -> DomainResult<ApiKey> {
         let refused = || DomainError::forbidden("a valid api_key is needed");
-        let key = key.filter(|k| TokenKind::of(k) == Some(TokenKind::ApiKey)).ok_or_else(refused)?;
+        let key = key
+            .filter(|k| TokenKind::of(k) == Some(TokenKind::ApiKey))
+            .ok_or_else(refused)?;
         let found = self.ports.accounts.api_key_by_digest(&auth::token_digest(key)).await?;
         found.filter(|k| k.revoked_at.is_none()).ok_or_else(refused)
     }

@@ -176,7 +176,11 @@ impl Mati {
 
     async fn listing(&self, query: CommentQuery, first: i64, after: Option<CommentId>) -> DomainResult<Listing> {
         let first = clamp_first(first)?;
-        let page = self.ports.comments.page(&query, PageRequest { first, after, skip: 0 }).await?;
+        let page = self
+            .ports
+            .comments
+            .page(&query, PageRequest { first, after, skip: 0 })
+            .await?;
         Ok(Listing { query, page })
     }
 

@@ -219,9 +219,7 @@ struct SubmitLimits {
 #[async_trait::async_trait]
 impl Admit for SubmitLimits {
     async fn admit(&self) -> DomainResult<()> {
-        self.mati
-            .limit(self.limit, Some(self.token.clone()))
-            .await?;
+        self.mati.limit(self.limit, Some(self.token.clone())).await?;
         self.mati.limit(Action::SubmitPerAddress, self.address.clone()).await
     }
 }

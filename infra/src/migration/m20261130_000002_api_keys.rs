@@ -84,10 +84,13 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name(EVENTS_BY_TIME).table(CommentEvents::Table).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name(EVENTS_BY_TIME)
+                    .table(CommentEvents::Table)
+                    .to_owned(),
+            )
             .await?;
-        manager
-            .drop_table(Table::drop().table(ApiKeys::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(ApiKeys::Table).to_owned()).await
     }
 }

@@ -9,8 +9,7 @@ use mati_domain::{DomainError, DomainResult};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
-    TransactionTrait,
+    Statement, TransactionTrait,
 };
 
 use super::{SqlStore, convert};

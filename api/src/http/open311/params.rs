@@ -85,11 +85,7 @@ impl Params {
                     .ok()
                     .filter(|n| (1..=max).contains(n))
                     .ok_or_else(|| {
-                        DomainError::invalid(
-                            name,
-                            &format!("must be a whole number from 1 to {max}"),
-                            "ត្រូវតែជាលេខគត់",
-                        )
+                        DomainError::invalid(name, &format!("must be a whole number from 1 to {max}"), "ត្រូវតែជាលេខគត់")
                     })
             })
             .transpose()
@@ -101,7 +97,11 @@ impl Params {
             .map(|raw| match raw.to_ascii_lowercase().as_str() {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                _ => Err(DomainError::invalid(name, "must be true or false", "ត្រូវតែជា true ឬ false")),
+                _ => Err(DomainError::invalid(
+                    name,
+                    "must be true or false",
+                    "ត្រូវតែជា true ឬ false",
+                )),
             })
             .transpose()
     }
@@ -127,7 +127,11 @@ mod tests {
         );
         let a = params.datetime("a").ok().flatten();
         assert_eq!(a, params.datetime("b").ok().flatten());
-        assert_eq!(a, params.datetime("e").ok().flatten(), "an unencoded + is read as the offset's");
+        assert_eq!(
+            a,
+            params.datetime("e").ok().flatten(),
+            "an unencoded + is read as the offset's"
+        );
         assert!(a.is_some());
         for bad in ["c", "d"] {
             assert!(matches!(params.datetime(bad), Err(DomainError::InvalidInput { ref field, .. }) if field == bad));

@@ -101,7 +101,10 @@ fn filtered(query: &CommentQuery) -> Select<comment::Entity> {
             sea_orm::sea_query::Query::select()
                 .expr(Expr::val(1))
                 .from(comment_event::Entity)
-                .and_where(Expr::col((comment_event::Entity, comment_event::Column::CommentId)).equals((comment::Entity, Column::Id)))
+                .and_where(
+                    Expr::col((comment_event::Entity, comment_event::Column::CommentId))
+                        .equals((comment::Entity, Column::Id)),
+                )
                 .and_where(Expr::col((comment_event::Entity, comment_event::Column::At)).gte(at))
                 .to_owned(),
         )
