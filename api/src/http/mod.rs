@@ -1,6 +1,6 @@
 //! HTTP: `/graphql` (POST for operations, GET for GraphiQL in development), `/healthz`,
 //! `/readyz`, `/metrics`, `/exports/comments.csv`, `/exports/stats.csv` and Open311
-//! GeoReport v2 under `/open311/v2/`. Only `application/json` POSTs are
+//! GeoReport v2 under `/open311/v2/`. Only `application/json` POSTs to `/graphql` are
 //! executed, one operation at a time, so that no cross-site form can reach a mutation
 //! and no batch can multiply a request.
 
