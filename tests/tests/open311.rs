@@ -13,6 +13,8 @@ const ISSUE: &str = "mutation($name: String!) { issueApiKey(name: $name) { key a
 const REVOKE: &str = "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }";
 const BY_CODE: &str = "query($code: String!) { commentByTrackingCode(trackingCode: $code) { id status } }";
 const PHONE: &str = "012 345 678";
+/// The centre of commune 120101, Tonle Basak (data/gazetteer/commune_centroids.csv).
+const TONLE_BASAK: (f64, f64) = (11.5509405, 104.9359091);
 
 /// A whole-second datetime in Cambodia's time, as every Open311 datetime is written.
 fn is_cambodian_datetime(value: &Value) -> bool {
@@ -89,6 +91,14 @@ async fn open311_round_trip(app: TestApp) {
         services.xml["service"][0]["metadata"], "true",
         "booleans as FixMyStreet reads them"
     );
+    // At a position: what is routable at the nearest commune centre (Tonle Basak's).
+    let here = app.open311("services", &format!("lat={}&long={}", TONLE_BASAK.0, TONLE_BASAK.1), "services.json").await;
+    assert_eq!(here.json.as_array().unwrap().len(), 13);
+    let bangkok = app.open311("services", "lat=13.75&long=100.50", "services.json").await;
+    assert_eq!(bangkok.status, 400, "{}", bangkok.json);
+    assert!(bangkok.json[0]["description"].as_str().unwrap().starts_with("l"), "{}", bangkok.json);
+    let half = app.open311("services", "lat=11.55", "services.json").await;
+    assert_eq!(half.status, 400);
     let khmer = app.open311("services", "locale=km", "services.json").await;
     assert_ne!(khmer.json[0]["service_name"], services.json[0]["service_name"]);
 
@@ -175,6 +185,8 @@ async fn open311_round_trip(app: TestApp) {
     assert!(description.starts_with("ផ្លូវនៅភូមិយើង"), "{description}");
     assert!(!description.contains(PHONE), "redacted as in GraphQL: {description}");
     assert!(request["status_notes"].is_null());
+    assert_eq!(request["lat"].as_f64(), Some(TONLE_BASAK.0), "the commune centre");
+    assert_eq!(request["long"].as_f64(), Some(TONLE_BASAK.1));
     for field in ["requested_datetime", "updated_datetime", "expected_datetime"] {
         assert!(is_cambodian_datetime(&request[field]), "{field}: {}", request[field]);
     }
@@ -397,6 +409,31 @@ async fn filters_paging_and_errors(app: TestApp) {
         let description = answer[0]["description"].as_str().unwrap();
         assert!(description.starts_with(field), "{form:?}: {description}");
     }
+    // A position instead of a code: the nearest commune centre, within reason.
+    let (lat, long) = (format!("{}", TONLE_BASAK.0 + 0.01), format!("{}", TONLE_BASAK.1));
+    let by_position = [
+        ("api_key", key),
+        ("service_code", "LOCAL_ROADS"),
+        ("description", body),
+        ("lat", lat.as_str()),
+        ("long", long.as_str()),
+    ];
+    let (status, answer) = post_json(&app, &by_position).await;
+    assert_eq!(status, 200, "{answer}");
+    let code = answer[0]["token"].as_str().unwrap();
+    let found = app.ok(None, BY_CODE, json!({ "code": code })).await;
+    let id = found["commentByTrackingCode"]["id"].as_str().unwrap().to_owned();
+    app.approve(&moderator, &id).await;
+    let placed = app.open311(&format!("requests/{id}"), "", "requests.json").await;
+    assert_eq!(placed.json[0]["address_id"], "120101");
+    let far = [
+        ("api_key", key),
+        ("service_code", "LOCAL_ROADS"),
+        ("description", body),
+        ("lat", "13.75"),
+        ("long", "100.50"),
+    ];
+    assert_eq!(post_json(&app, &far).await.0, 400, "Bangkok has no commune of Cambodia");
     let as_json = app
         .client
         .post(format!("{}/open311/v2/requests.json", app.base))
