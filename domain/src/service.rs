@@ -11,6 +11,7 @@ mod health;
 mod live;
 mod lookup;
 mod moderation;
+mod places;
 mod reads;
 mod staff;
 mod stats;
@@ -37,6 +38,7 @@ pub use export::{EXPORT_COLUMNS, Export, ExportFilter, ExportPage, ExportRow, MA
 pub use health::Readiness;
 pub use live::Watch;
 pub use moderation::{Decision, RejectReason};
+pub use places::{CommunesNear, MAX_COMMUNE_DISTANCE_KM, MAX_NEARBY_COMMUNES, NearbyCommune};
 pub use reads::{CommentFilter, InboxFilter, Listing};
 pub use staff::{StaffUpdate, UpdatedStaff};
 pub use stats::{RankingOrder, StatsFilter};
