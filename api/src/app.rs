@@ -212,9 +212,13 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
     if let Some((report, defects)) = &seeded.gazetteer {
         tracing::info!(
             added = report.added,
+            commune_centres = report.centres.unwrap_or_default(),
             skipped_defective_rows = defects,
             "gazetteer loaded"
         );
+    }
+    if seeded.centres_added > 0 {
+        tracing::info!(commune_centres = seeded.centres_added, "commune centres loaded");
     }
     let clock = clock(settings);
     let mut shared = Shared::start(&db, clock.clone(), &shared_settings(settings))?;

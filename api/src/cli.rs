@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mati_domain::DomainError;
 use mati_domain::auth::{Principal, Role, StaffAccount};
 use mati_domain::comment::StaffId;
+use mati_domain::geography::AdminLevel;
 use mati_domain::service::StaffUpdate;
 use mati_infra::gazetteer::import::{self, Provenance};
 use mati_infra::gazetteer::source;
@@ -74,12 +75,13 @@ enum Direction {
 
 #[derive(Debug, Subcommand)]
 enum GazetteerCommand {
-    /// Imports DIR/{provinces,districts,communes,villages}.csv, one row per line.
-    /// Defective lines are reported with file, line and reason, and every line is
-    /// counted; the valid rest is imported in one transaction. Running it twice changes
-    /// nothing the second time.
+    /// Imports DIR/{provinces,districts,communes,villages}.csv, one row per line, and the
+    /// commune centres of DIR/commune_centroids.csv when it is there (they replace the
+    /// stored ones; without the file those are kept). Defective lines are reported with
+    /// file, line and reason, and every line is counted; the valid rest is imported in one
+    /// transaction. Running it twice changes nothing the second time.
     Import {
-        /// Directory holding the four CSV files.
+        /// Directory holding the four CSV files (and optionally commune_centroids.csv).
         dir: PathBuf,
         /// Exit with status 3 when any line was defective (the valid rows are still imported).
         #[arg(long)]
@@ -276,20 +278,40 @@ async fn import_gazetteer(
         out,
         "{} lines read: {} headers, {} blank, {} valid rows, {} defective",
         parsed.lines,
-        source::FILES.len(),
+        parsed.files,
         parsed.blank,
-        parsed.units.len(),
+        parsed.valid(),
         parsed.defects.len()
     )?;
     drop(out);
     let db = app::connect(settings).await?;
     db.migrate_up().await?;
-    println!("importing {} units in one transaction", parsed.units.len());
+    match &parsed.centres {
+        Some(centres) => println!(
+            "importing {} units and {} commune centres in one transaction",
+            parsed.units.len(),
+            centres.len()
+        ),
+        None => println!("importing {} units in one transaction", parsed.units.len()),
+    }
     let report = import::import(&db, &parsed, &provenance).await?;
     println!(
         "imported: {} added, {} changed, {} unchanged, {} removed (source {} {})",
         report.added, report.changed, report.unchanged, report.removed, provenance.source, provenance.version
     );
+    match report.centres {
+        Some(centres) => {
+            let communes = parsed.units.iter().filter(|u| u.level == AdminLevel::Commune).count();
+            println!(
+                "commune centres: {centres} imported, replacing those stored; {} communes have none",
+                communes.saturating_sub(centres)
+            );
+        }
+        None => println!(
+            "commune centres: no {} in the directory, those stored are kept",
+            source::CENTRES_FILE
+        ),
+    }
     if strict && !parsed.defects.is_empty() {
         eprintln!("mati: --strict: {} defective lines", parsed.defects.len());
         return Ok(ExitCode::from(EXIT_DEFECTS));

@@ -1,7 +1,12 @@
 //! Cambodia's administrative units. Codes nest by prefix: province `17`, district
 //! `1702`, commune `170201`, village `17020101`.
+//!
+//! Some communes have an approximate centre ([`CommuneCentre`]), by which the commune of
+//! a GPS position is suggested: the one whose centre is nearest, on a sphere
+//! ([`distance_km`]).
 
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use crate::DomainError;
 
@@ -165,6 +170,100 @@ pub struct UnitFilter {
     pub limit: u64,
 }
 
+/// Latitudes (degrees north) of Cambodia's bounding box, with a margin: the country
+/// spans about 10.4° to 14.7°.
+pub const CAMBODIA_LAT: RangeInclusive<f64> = 9.5..=15.0;
+/// Longitudes (degrees east) of Cambodia's bounding box, with a margin: the country
+/// spans about 102.3° to 107.7°.
+pub const CAMBODIA_LONG: RangeInclusive<f64> = 102.0..=108.0;
+
+/// The mean radius of the Earth in km, the sphere [`distance_km`] measures on.
+const EARTH_RADIUS_KM: f64 = 6371.0088;
+
+/// A position in degrees (WGS 84): latitude north, longitude east.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeoPoint {
+    /// Latitude, degrees north.
+    pub lat: f64,
+    /// Longitude, degrees east.
+    pub long: f64,
+}
+
+impl GeoPoint {
+    /// A position sent as the fields `lat` and `long`: finite and inside Cambodia's
+    /// bounding box ([`CAMBODIA_LAT`], [`CAMBODIA_LONG`]), else BAD_USER_INPUT on the
+    /// field that is not.
+    pub fn in_cambodia(lat: f64, long: f64) -> Result<Self, DomainError> {
+        if !CAMBODIA_LAT.contains(&lat) {
+            return Err(DomainError::invalid(
+                "lat",
+                "must be a latitude inside Cambodia (9.5 to 15.0 degrees north)",
+                "ទីតាំងនេះមិនស្ថិតនៅក្នុងប្រទេសកម្ពុជាទេ",
+            ));
+        }
+        if !CAMBODIA_LONG.contains(&long) {
+            return Err(DomainError::invalid(
+                "long",
+                "must be a longitude inside Cambodia (102.0 to 108.0 degrees east)",
+                "ទីតាំងនេះមិនស្ថិតនៅក្នុងប្រទេសកម្ពុជាទេ",
+            ));
+        }
+        Ok(Self { lat, long })
+    }
+
+    /// Whether the position lies inside Cambodia's bounding box (never for NaN or an
+    /// infinity).
+    pub fn is_in_cambodia(self) -> bool {
+        CAMBODIA_LAT.contains(&self.lat) && CAMBODIA_LONG.contains(&self.long)
+    }
+}
+
+/// The great-circle distance in km between two positions, by the haversine formula on
+/// a sphere of the Earth's mean radius: within about 0.5 % of the distance on the
+/// ellipsoid, far closer than a commune centre is to anything.
+pub fn distance_km(from: GeoPoint, to: GeoPoint) -> f64 {
+    let (lat1, lat2) = (from.lat.to_radians(), to.lat.to_radians());
+    let half_dlat = (to.lat - from.lat).to_radians() / 2.0;
+    let half_dlong = (to.long - from.long).to_radians() / 2.0;
+    let a = half_dlat.sin().powi(2) + lat1.cos() * lat2.cos() * half_dlong.sin().powi(2);
+    // Rounding can push `a` a hair past 1 for antipodes; asin is undefined there.
+    2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
+}
+
+/// The approximate centre of a commune (from the NCDD-based pumi data): good for
+/// suggesting the commune of a position, not for drawing its boundary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommuneCentre {
+    /// The commune's code (6 digits).
+    pub code: UnitCode,
+    /// Latitude, degrees north.
+    pub lat: f64,
+    /// Longitude, degrees east.
+    pub long: f64,
+}
+
+impl CommuneCentre {
+    /// Where the centre is.
+    pub fn point(&self) -> GeoPoint {
+        GeoPoint {
+            lat: self.lat,
+            long: self.long,
+        }
+    }
+}
+
+/// The `count` centres nearest to `from`, nearest first, each with its distance in km;
+/// ties go to the smaller code, so the answer does not depend on the input's order.
+pub fn nearest(centres: &[CommuneCentre], from: GeoPoint, count: usize) -> Vec<(&CommuneCentre, f64)> {
+    let mut ranked: Vec<(&CommuneCentre, f64)> = centres
+        .iter()
+        .map(|centre| (centre, distance_km(from, centre.point())))
+        .collect();
+    ranked.sort_by(|(a, da), (b, db)| da.total_cmp(db).then_with(|| a.code.cmp(&b.code)));
+    ranked.truncate(count);
+    ranked
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,15 +287,104 @@ mod tests {
             assert!(UnitCode::parse("communeCode", raw).is_err(), "{raw}");
         }
     }
-}
 
-/// TEMPORARY stub.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CommuneCentre {
-    /// Code.
-    pub code: UnitCode,
-    /// Lat.
-    pub lat: f64,
-    /// Long.
-    pub long: f64,
+    fn centre(code: &str, lat: f64, long: f64) -> CommuneCentre {
+        let code = UnitCode::parse("code", code).unwrap_or_else(|e| panic!("{e}"));
+        CommuneCentre { code, lat, long }
+    }
+
+    const PHNOM_PENH: GeoPoint = GeoPoint {
+        lat: 11.5564,
+        long: 104.9282,
+    };
+
+    #[test]
+    fn the_distance_from_phnom_penh_to_siem_reap_is_about_230_km() {
+        let siem_reap = GeoPoint {
+            lat: 13.3633,
+            long: 103.8564,
+        };
+        let km = distance_km(PHNOM_PENH, siem_reap);
+        assert!((km - 231.0).abs() < 3.0, "{km}");
+        assert!((distance_km(siem_reap, PHNOM_PENH) - km).abs() < 1e-9, "symmetric");
+    }
+
+    #[test]
+    fn a_point_is_at_no_distance_from_itself_and_a_degree_of_latitude_is_about_111_km() {
+        assert!(distance_km(PHNOM_PENH, PHNOM_PENH).abs() < 1e-9);
+        let north = GeoPoint {
+            lat: PHNOM_PENH.lat + 1.0,
+            long: PHNOM_PENH.long,
+        };
+        let km = distance_km(PHNOM_PENH, north);
+        assert!((km - 111.2).abs() < 0.1, "{km}");
+        // A degree of longitude shrinks with the cosine of the latitude.
+        let east = GeoPoint {
+            lat: PHNOM_PENH.lat,
+            long: PHNOM_PENH.long + 1.0,
+        };
+        let km = distance_km(PHNOM_PENH, east);
+        assert!((km - 111.2 * PHNOM_PENH.lat.to_radians().cos()).abs() < 0.1, "{km}");
+    }
+
+    #[test]
+    fn antipodes_are_half_the_earth_apart() {
+        let antipode = GeoPoint {
+            lat: -PHNOM_PENH.lat,
+            long: PHNOM_PENH.long - 180.0,
+        };
+        let km = distance_km(PHNOM_PENH, antipode);
+        assert!((km - std::f64::consts::PI * EARTH_RADIUS_KM).abs() < 1e-6, "{km}");
+    }
+
+    #[test]
+    fn positions_outside_cambodia_or_not_numbers_are_refused_on_their_field() {
+        let field = |lat: f64, long: f64| match GeoPoint::in_cambodia(lat, long) {
+            Ok(_) => "ok".to_owned(),
+            Err(DomainError::InvalidInput { field, .. }) => field,
+            Err(other) => format!("{other:?}"),
+        };
+        assert_eq!(field(11.5564, 104.9282), "ok");
+        assert_eq!(field(13.75, 100.50), "long", "Bangkok");
+        assert_eq!(field(21.03, 105.85), "lat", "Hanoi");
+        assert_eq!(field(f64::NAN, 104.9), "lat");
+        assert_eq!(field(11.5, f64::INFINITY), "long");
+        assert_eq!(field(9.5, 108.0), "ok", "the box includes its edges");
+        assert!(
+            !GeoPoint {
+                lat: f64::NAN,
+                long: 104.9
+            }
+            .is_in_cambodia()
+        );
+    }
+
+    #[test]
+    fn the_nearest_centres_come_first_and_ties_go_to_the_smaller_code() {
+        let centres = [
+            centre("120102", 11.60, 104.92),
+            centre("120101", 11.55, 104.93),
+            centre("120103", 11.50, 104.93),
+            centre("170201", 13.36, 103.86),
+        ];
+        let codes = |from: GeoPoint, count: usize| -> Vec<String> {
+            nearest(&centres, from, count)
+                .into_iter()
+                .map(|(c, _)| c.code.to_string())
+                .collect()
+        };
+        assert_eq!(codes(PHNOM_PENH, 2), ["120101", "120102"]);
+        assert_eq!(codes(PHNOM_PENH, 10), ["120101", "120102", "120103", "170201"]);
+        let twins = [centre("120105", 11.5, 104.9), centre("120104", 11.5, 104.9)];
+        let order: Vec<&str> = nearest(&twins, PHNOM_PENH, 2)
+            .into_iter()
+            .map(|(c, _)| c.code.as_str())
+            .collect();
+        assert_eq!(order, ["120104", "120105"]);
+        let at = nearest(&centres, centres[3].point(), 1);
+        assert!(
+            at.first()
+                .is_some_and(|(c, km)| c.code.as_str() == "170201" && *km < 1e-9)
+        );
+    }
 }

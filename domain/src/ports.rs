@@ -16,7 +16,7 @@ use crate::comment::{
 };
 use crate::deadline::{DeadlineRule, DeadlineTable};
 use crate::flag::NewFlag;
-use crate::geography::{AdminUnit, UnitCode, UnitFilter};
+use crate::geography::{AdminUnit, CommuneCentre, UnitCode, UnitFilter};
 use crate::rate_limit::Action;
 use crate::stats::{Grouping, ResponseStats, StatsScope};
 use crate::tracking::TrackingCode;
@@ -30,6 +30,10 @@ pub trait Geography: Send + Sync {
     async fn list_units(&self, filter: &UnitFilter) -> DomainResult<Vec<AdminUnit>>;
     /// The children of these units, ordered by code.
     async fn children(&self, parents: &[UnitCode]) -> DomainResult<Vec<AdminUnit>>;
+    /// Every commune centre (about 1,200 rows), in any order.
+    async fn all_commune_centres(&self) -> DomainResult<Vec<CommuneCentre>>;
+    /// The centres of these communes (those without one left out), in any order.
+    async fn commune_centres(&self, codes: &[UnitCode]) -> DomainResult<Vec<CommuneCentre>>;
 }
 
 /// The category table.

@@ -1,5 +1,7 @@
 //! First start: migrate, then load the categories and the gazetteer shipped in the
-//! binary, each only when its table is empty.
+//! binary, each only when its table is empty. A database whose gazetteer was loaded
+//! before commune centres were shipped gets the shipped centres when it holds none and
+//! its units are all of the shipped edition.
 
 use mati_domain::category;
 use sea_orm::{ActiveValue::Set, EntityTrait};
@@ -10,13 +12,17 @@ use crate::db::entity::category as category_row;
 use crate::gazetteer::import::{self, ImportReport, Provenance};
 use crate::gazetteer::source;
 
-/// The gazetteer files shipped with Mati (MEF 2025), embedded so that the binary needs
-/// nothing beside it on first start.
-pub const EMBEDDED_GAZETTEER: [(&str, &str); 4] = [
+/// The gazetteer files shipped with Mati (MEF 2025, with the commune centres of the
+/// pumi data), embedded so that the binary needs nothing beside it on first start.
+pub const EMBEDDED_GAZETTEER: [(&str, &str); 5] = [
     ("provinces.csv", include_str!("../../data/gazetteer/provinces.csv")),
     ("districts.csv", include_str!("../../data/gazetteer/districts.csv")),
     ("communes.csv", include_str!("../../data/gazetteer/communes.csv")),
     ("villages.csv", include_str!("../../data/gazetteer/villages.csv")),
+    (
+        source::CENTRES_FILE,
+        include_str!("../../data/gazetteer/commune_centroids.csv"),
+    ),
 ];
 
 /// What the first start did.
@@ -28,6 +34,8 @@ pub struct Seeded {
     pub categories: usize,
     /// The gazetteer import, when it ran.
     pub gazetteer: Option<(ImportReport, usize)>,
+    /// Commune centres added to a gazetteer loaded before they were shipped.
+    pub centres_added: usize,
 }
 
 /// Migrates and seeds `db`. Safe to call at every start, and from many processes at
@@ -70,6 +78,9 @@ async fn prepare_locked(db: &Db) -> anyhow::Result<Seeded> {
         let defects = parsed.defects.len();
         let report = import::import(db, &parsed, &Provenance::default()).await?;
         seeded.gazetteer = Some((report, defects));
+    } else if import::lacks_centres(db, &Provenance::default()).await? {
+        let parsed = source::parse_texts(&EMBEDDED_GAZETTEER)?;
+        seeded.centres_added = import::add_missing_centres(db, &parsed, &Provenance::default()).await?;
     }
     Ok(seeded)
 }

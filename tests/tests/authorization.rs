@@ -114,6 +114,7 @@ const RULES: &str = "{ deadlineRules { level } }";
 const SET_RULE: &str = r#"mutation { setDeadlineRule(level: PROVINCE, categoryCode: "LAND",
   acknowledgeWithinHours: 72, respondWithinHours: 360) { level } }"#;
 const RANKING: &str = "{ responseRanking(level: COMMUNE) { received } }";
+const NEAR: &str = "{ communesNear(lat: 11.55, long: 104.93) { communes { commune { code } distanceKm } } }";
 const UPDATE_STAFF: &str = r#"mutation { updateStaffAccount(input: { username: "probe.update",
   disabled: false }) { username } }"#;
 const UPDATE_NOBODY: &str = r#"mutation { updateStaffAccount(input: { username: "nobody.here",
@@ -184,6 +185,7 @@ const TABLE: &[Row] = &[
     ("deadlineRules",                   RULES,        Nothing,        Any,   [UNA, FOR, FOR, OK, OK, OK, OK, OK]),
     ("setDeadlineRule",                 SET_RULE,     Nothing,        Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, OK]),
     ("responseRanking",                 RANKING,      Nothing,        Any,   [OK, OK, OK, OK, OK, OK, OK, OK]),
+    ("communesNear",                    NEAR,         Nothing,        Any,   [OK, OK, OK, OK, OK, OK, OK, OK]),
     ("updateStaffAccount",              UPDATE_STAFF, Nothing,        Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, OK]),
     ("updateStaffAccount: unknown",     UPDATE_NOBODY, Nothing,       Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, NF]),
     ("revokeStaffSessions",             REVOKE_STAFF, Nothing,        Any,   [UNA, FOR, FOR, FOR, FOR, FOR, FOR, OK]),

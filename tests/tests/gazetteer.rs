@@ -1,5 +1,6 @@
 //! The gazetteer: what the first start loads, how the API lists and searches it, and the
-//! `mati gazetteer import` command (defect report, idempotence, atomicity, editions).
+//! `mati gazetteer import` command (defect report, idempotence, atomicity, editions, and
+//! the optional commune centres).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,6 +22,8 @@ const VILLAGES: usize = 14_487;
 const VALID: usize = PROVINCES + DISTRICTS + COMMUNES + VILLAGES;
 /// Defective village rows of the shipped data.
 const DEFECTS: usize = 89;
+/// Commune centres of the shipped data (commune_centroids.csv), all valid.
+const CENTRES: usize = 1185;
 /// Khmer name of Phnom Penh in provinces.csv.
 const PHNOM_PENH_KM: &str = "រាជធានីភ្នំពេញ";
 
@@ -246,17 +249,26 @@ fn assert_shipped_report(out: &str) {
     assert_eq!(with("is not under its parent"), 43, "{out}");
     assert_eq!(with("missing parent: commune 120913 does not exist"), 13, "{out}");
     assert_eq!(with("duplicate code, first seen at line "), 24, "{out}");
-    // Four headers, no blank line: every other line is a valid row or a defect.
-    let lines = 4 + VALID + DEFECTS;
+    // Five headers (with the centres), no blank line: every other line is a valid row
+    // or a defect.
+    let valid = VALID + CENTRES;
+    let lines = 5 + valid + DEFECTS;
     assert!(
         out.contains(&format!(
-            "{lines} lines read: 4 headers, 0 blank, {VALID} valid rows, {DEFECTS} defective"
+            "{lines} lines read: 5 headers, 0 blank, {valid} valid rows, {DEFECTS} defective"
         )),
         "{out}"
     );
     assert!(
         out.contains(&format!(
             "imported: 0 added, 0 changed, {VALID} unchanged, 0 removed (source MEF 2025)"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "commune centres: {CENTRES} imported, replacing those stored; {} communes have none",
+            COMMUNES - CENTRES
         )),
         "{out}"
     );
@@ -554,4 +566,116 @@ async fn split_row(app: TestApp) {
         "{out}"
     );
     assert_eq!(counts(&app).await, [1, 1, 1, 3]);
+}
+
+/// The centre of a unit as `(lat, long)`; none when it has none.
+async fn centre(app: &TestApp, code: &str) -> Option<(f64, f64)> {
+    let data = app
+        .ok(
+            None,
+            "query($code: ID!) { adminUnit(code: $code) { centre { lat long } } }",
+            json!({ "code": code }),
+        )
+        .await;
+    let centre = &data["adminUnit"]["centre"];
+    (!centre.is_null()).then(|| (centre["lat"].as_f64().unwrap(), centre["long"].as_f64().unwrap()))
+}
+
+both_backends!(
+    defective_centre_rows_are_reported_with_file_and_line_and_the_valid_rest_replaces_the_centres,
+    defective_centres
+);
+async fn defective_centres(app: TestApp) {
+    let leang_dai = Some((13.615_008_2, 103.894_894_1));
+    assert_eq!(centre(&app, "170203").await, leang_dai, "loaded at first start");
+    let dir = shipped_copy();
+    let centres = dir.path().join("commune_centroids.csv");
+    std::fs::copy(shipped_dir().join("commune_centroids.csv"), &centres).unwrap();
+    // Lines 1187 to 1192, after the header and the 1,185 shipped rows.
+    for line in [
+        "120913,11.60,104.80",
+        "170203,13.00,104.00",
+        "010201,13.50,100.20",
+        "01020,13.50,103.00",
+        "010202,north,103.00",
+        "010203,13.45",
+    ] {
+        append_line(&centres, line);
+    }
+    let output = import(&app, dir.path(), &["--strict"]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let out = stdout(&output);
+    let centre_defects: Vec<&str> = defect_lines(&out)
+        .into_iter()
+        .filter(|l| l.starts_with("defect commune_centroids.csv:"))
+        .collect();
+    assert_eq!(
+        centre_defects,
+        [
+            "defect commune_centroids.csv:1187: 120913: missing commune: commune 120913 does not exist",
+            "defect commune_centroids.csv:1188: 170203: duplicate code, first seen at line 876",
+            "defect commune_centroids.csv:1189: 010201: position 13.5, 100.2 is outside Cambodia \
+             (lat 9.5 to 15.0, lon 102.0 to 108.0)",
+            "defect commune_centroids.csv:1190: 01020: malformed code \"01020\": expected 6 digits",
+            "defect commune_centroids.csv:1191: 010202: malformed lat \"north\": expected a decimal number of degrees",
+            "defect commune_centroids.csv:1192: 010203: expected 3 fields, found 2",
+        ],
+        "{out}"
+    );
+    assert_eq!(defect_lines(&out).len(), DEFECTS + 6, "{out}");
+    assert!(out.contains(&format!("commune centres: {CENTRES} imported")), "{out}");
+    assert_eq!(centre(&app, "170203").await, leang_dai, "the first row wins");
+    assert!(centre(&app, "120913").await.is_none());
+
+    // Without the file, the stored centres are kept.
+    let without = shipped_copy();
+    let output = import(&app, without.path(), &[]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("commune centres: no commune_centroids.csv in the directory, those stored are kept"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(centre(&app, "170203").await, leang_dai);
+
+    // With it, they are replaced by its rows.
+    std::fs::write(&centres, "code,lat,lon\n120101,11.55,104.94\n").unwrap();
+    let output = import(&app, dir.path(), &[]).await;
+    assert!(output.status.success(), "{}\n{}", stdout(&output), stderr(&output));
+    assert!(
+        stdout(&output).contains("commune centres: 1 imported"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(centre(&app, "120101").await, Some((11.55, 104.94)));
+    assert_eq!(centre(&app, "170203").await, None);
+
+    // A restart does not bring the shipped centres back over imported ones.
+    let db = app.stop().await;
+    let app = TestApp::start_on(db, &[]).await;
+    assert_eq!(centre(&app, "170203").await, None);
+    assert_eq!(centre(&app, "120101").await, Some((11.55, 104.94)));
+}
+
+both_backends!(
+    a_database_filled_before_centres_were_shipped_gets_them_at_the_next_start,
+    centres_added_later
+);
+async fn centres_added_later(app: TestApp) {
+    let leang_dai = Some((13.615_008_2, 103.894_894_1));
+    let db = app.stop().await;
+    let conn = sea_orm::Database::connect(db.url()).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&conn, "DELETE FROM commune_centres")
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let app = TestApp::start_on(db, &[]).await;
+    assert_eq!(centre(&app, "170203").await, leang_dai);
+    assert!(app.log().contains("commune centres loaded"), "{}", app.log());
 }

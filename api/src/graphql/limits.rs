@@ -25,6 +25,9 @@ pub struct ShapeLimits {
 /// Page size when `first` is not given.
 pub const DEFAULT_PAGE: i32 = 20;
 
+/// How many communes `communesNear` returns when `first` is not given.
+pub const DEFAULT_NEARBY: i32 = 5;
+
 /// How many children a unit is assumed to have when pricing `children` (a district has
 /// up to a few dozen communes, a commune up to a few dozen villages).
 pub const CHILDREN_COST: usize = 25;

@@ -9,13 +9,15 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use mati_domain::DomainError;
 use mati_domain::category::Category;
 use mati_domain::comment::{Comment, CommentEvent, CommentId, Response};
-use mati_domain::geography::{AdminUnit, UnitCode};
+use mati_domain::geography::{AdminUnit, CommuneCentre, UnitCode};
 use mati_domain::service::Mati;
 
 /// Loads administrative units by code.
 pub struct Units(Mati);
 /// Loads the children of units by the parent's code.
 pub struct Children(Mati);
+/// Loads commune centres by the commune's code.
+pub struct Centres(Mati);
 /// Loads categories by code (all at once; the table is small).
 pub struct Categories(Mati);
 /// Loads the responses of comments.
@@ -52,6 +54,16 @@ impl Loader<ChildrenOf> for Children {
             }
         }
         Ok(grouped)
+    }
+}
+
+impl Loader<UnitCode> for Centres {
+    type Value = CommuneCentre;
+    type Error = Shared;
+
+    async fn load(&self, keys: &[UnitCode]) -> Result<HashMap<UnitCode, CommuneCentre>, Shared> {
+        let centres = self.0.commune_centres(keys).await?;
+        Ok(centres.into_iter().map(|c| (c.code.clone(), c)).collect())
     }
 }
 
@@ -103,6 +115,8 @@ pub struct Loaders {
     pub units: Cached<Units>,
     /// Children by parent.
     pub children: Cached<Children>,
+    /// Commune centres by commune.
+    pub centres: Cached<Centres>,
     /// Categories by code.
     pub categories: Cached<Categories>,
     /// Responses by comment.
@@ -155,6 +169,7 @@ impl Loaders {
         Self {
             units: cached(Units(mati.clone())),
             children: cached(Children(mati.clone())),
+            centres: cached(Centres(mati.clone())),
             categories: cached(Categories(mati.clone())),
             responses: cached(Responses(mati.clone())),
             events: cached(Events(mati.clone())),
@@ -166,6 +181,7 @@ impl Loaders {
     pub fn without_cache(self) -> Self {
         self.units.enable_all_cache(false);
         self.children.enable_all_cache(false);
+        self.centres.enable_all_cache(false);
         self.categories.enable_all_cache(false);
         self.responses.enable_all_cache(false);
         self.events.enable_all_cache(false);

@@ -8,7 +8,7 @@ use mati_domain::service::{CommentFilter, InboxFilter, StatsFilter};
 use mati_domain::{DomainError, DomainResult};
 
 use super::error::ToGraphql;
-use super::limits::{AGGREGATE_COST, CHILDREN_COST, DEFAULT_PAGE, connection_cost, page_cost};
+use super::limits::{AGGREGATE_COST, CHILDREN_COST, DEFAULT_NEARBY, DEFAULT_PAGE, connection_cost, page_cost};
 use super::loaders::{Loaders, Wanted};
 use super::types::comment::Comment;
 use super::types::connection::{CommentConnection, parse_cursor};
@@ -16,7 +16,7 @@ use super::types::deadline::DeadlineRule;
 use super::types::enums::{AdminLevel, CommentStatus};
 use super::types::session::ApiKey;
 use super::types::stats::{RankingOrder, ResponseStats};
-use super::types::unit::{AdminUnit, Category};
+use super::types::unit::{AdminUnit, Category, CommunesNear};
 use super::{context, origin};
 
 /// Reads.
@@ -70,6 +70,29 @@ impl Query {
     async fn admin_unit(&self, ctx: &Context<'_>, code: ID) -> async_graphql::Result<Option<AdminUnit>> {
         let (mati, _) = context(ctx)?;
         Ok(mati.admin_unit(&code).await.gql()?.map(AdminUnit))
+    }
+
+    /// The `first` communes (1 to 20; more are cut to 20) whose approximate centres are
+    /// nearest to a position, nearest first, and the communes of their districts that
+    /// have no known centre. A position outside Cambodia is refused (BAD_USER_INPUT on
+    /// `lat` or `long`), as is a `first` below 1.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn communes_near(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Latitude, degrees north (WGS 84).")] lat: f64,
+        #[graphql(desc = "Longitude, degrees east (WGS 84).")] long: f64,
+        #[graphql(default_with = "Some(DEFAULT_NEARBY)")] first: Option<i32>,
+    ) -> async_graphql::Result<CommunesNear> {
+        let (mati, _) = context(ctx)?;
+        let near = mati
+            .communes_near(lat, long, first.unwrap_or(DEFAULT_NEARBY).into())
+            .await
+            .gql()?;
+        // The centres are known: a `centre` selected on these communes needs no query.
+        let known = near.communes.iter().map(|c| (c.unit.code.clone(), c.centre.clone()));
+        ctx.data::<Loaders>()?.centres.feed_many(known).await;
+        Ok(CommunesNear(near))
     }
 
     /// Every category.

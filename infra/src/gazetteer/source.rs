@@ -1,6 +1,7 @@
 //! The gazetteer source: four CSV files (`provinces.csv`, `districts.csv`, `communes.csv`,
 //! `villages.csv`), each with the header `code,parent_code,type,name_km,name_en` on its
-//! first line.
+//! first line, and optionally a fifth, `commune_centroids.csv`, with the header
+//! `code,lat,lon`: the approximate centres of some communes (module `centres`).
 //!
 //! # One line, one row
 //!
@@ -10,8 +11,8 @@
 //! read as the next row. Lines are checked for UTF-8 one by one too, so a stray Latin-1
 //! byte spoils its line, not the file. Every line of a file is accounted for exactly once:
 //! it is the header, a blank line (empty: skipped, and counted in [`Parsed::blank`]), a
-//! valid unit, or a [`Defect`] naming the line. Hence
-//! `lines == FILES.len() + blank + units.len() + defects.len()`.
+//! valid unit (or centre), or a [`Defect`] naming the line. Hence
+//! `lines == files + blank + units.len() + centres.len() + defects.len()`.
 //!
 //! Parsing is pure: it never touches a database. A defective row is reported as a [`Defect`]
 //! and not imported; only a whole-source failure (missing or unreadable file, wrong header)
@@ -43,15 +44,18 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
-use mati_domain::geography::{AdminLevel, AdminUnit, UnitCode};
+use mati_domain::geography::{AdminLevel, AdminUnit, CommuneCentre, UnitCode};
 use mati_domain::text::normalise;
 
+mod centres;
 mod record;
 #[cfg(test)]
 mod tests;
 
-/// The exact header every source file starts with.
+/// The exact header every source file of units starts with.
 const HEADER: [&str; 5] = ["code", "parent_code", "type", "name_km", "name_en"];
+
+pub use centres::CENTRES_FILE;
 
 /// Where a defective row is and why it was not imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,21 +81,32 @@ impl fmt::Display for Defect {
 }
 
 /// The parsed gazetteer: valid units in import order (provinces, districts, communes,
-/// villages) and every defective row.
+/// villages), the valid commune centres, and every defective row.
 #[derive(Debug, Clone, Default)]
 pub struct Parsed {
     /// Valid units, parents before children, each file in source order.
     pub units: Vec<AdminUnit>,
+    /// Valid commune centres in source order, each of a commune in `units`; `None` when
+    /// the source has no [`CENTRES_FILE`].
+    pub centres: Option<Vec<CommuneCentre>>,
     /// Every rejected row, each exactly once, in source order.
     pub defects: Vec<Defect>,
     /// The number of data rows read over all files, one per non-blank line after the
-    /// header: `units.len() + defects.len()`.
+    /// header: `units.len() + centres.len() + defects.len()`.
     pub rows: usize,
     /// Blank (empty) lines, skipped.
     pub blank: usize,
-    /// Every physical line of the four files, headers included:
-    /// `FILES.len() + blank + rows`.
+    /// The files read, each with its header line: four, or five with [`CENTRES_FILE`].
+    pub files: usize,
+    /// Every physical line of the files, headers included: `files + blank + rows`.
     pub lines: usize,
+}
+
+impl Parsed {
+    /// The valid rows: units and centres.
+    pub fn valid(&self) -> usize {
+        self.units.len() + self.centres.as_ref().map_or(0, Vec::len)
+    }
 }
 
 /// The four files, in order, as (file name, level).
@@ -120,90 +135,145 @@ pub enum SourceError {
         /// What went wrong.
         message: String,
     },
-    /// A file's first line is not `code,parent_code,type,name_km,name_en`.
-    #[error("gazetteer file {file} has header {found:?}, expected \"code,parent_code,type,name_km,name_en\"")]
+    /// A file's first line is not its header (`code,parent_code,type,name_km,name_en`,
+    /// or `code,lat,lon` for the centres).
+    #[error("gazetteer file {file} has header {found:?}, expected {expected:?}")]
     Header {
         /// The file's name.
         file: String,
         /// The first line found (bytes that are not UTF-8 shown as U+FFFD).
         found: String,
+        /// The header the file must start with.
+        expected: String,
     },
 }
 
-/// Parses the four files from texts given as (file name, content) — used for the copy
-/// embedded in the binary. Texts whose names are not in [`FILES`] are ignored.
+/// Parses the four files, and [`CENTRES_FILE`] if given, from texts given as (file name,
+/// content) — used for the copy embedded in the binary. Other texts are ignored.
 pub fn parse_texts(texts: &[(&str, &str)]) -> Result<Parsed, SourceError> {
     let files: Vec<(&str, &[u8])> = texts.iter().map(|(file, text)| (*file, text.as_bytes())).collect();
     parse_bytes(&files)
 }
 
-/// Parses the four files from their bytes given as (file name, content), which need not
-/// be UTF-8: a line that is not is a defect. Contents whose names are not in [`FILES`] are
-/// ignored.
+/// Parses the four files, and [`CENTRES_FILE`] if given, from their bytes given as (file
+/// name, content), which need not be UTF-8: a line that is not is a defect. Other
+/// contents are ignored.
 pub fn parse_bytes(files: &[(&str, &[u8])]) -> Result<Parsed, SourceError> {
+    let content = |file: &str| files.iter().find(|(name, _)| *name == file).map(|(_, bytes)| *bytes);
     let mut parser = Parser::default();
     for (file, level) in FILES {
-        let bytes = files
-            .iter()
-            .find(|(name, _)| *name == file)
-            .map(|(_, bytes)| *bytes)
-            .ok_or_else(|| SourceError::Missing { file: file.to_owned() })?;
+        let bytes = content(file).ok_or_else(|| SourceError::Missing { file: file.to_owned() })?;
         parser.file(file, level, bytes)?;
+    }
+    if let Some(bytes) = content(CENTRES_FILE) {
+        parser.centres_file(bytes)?;
     }
     Ok(parser.parsed)
 }
 
-/// Reads DIR/{provinces,districts,communes,villages}.csv and parses them.
+/// Reads DIR/{provinces,districts,communes,villages}.csv, and DIR/commune_centroids.csv
+/// when it exists, and parses them.
 pub fn parse_dir(dir: &Path) -> Result<Parsed, SourceError> {
-    let mut contents = Vec::with_capacity(FILES.len());
-    for (file, _) in FILES {
+    let read = |file: &str| {
         let path = dir.join(file);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
+        std::fs::read(&path).map_err(|e| (e.kind(), format!("{}: {e}", path.display())))
+    };
+    let unreadable = |file: &str, message| SourceError::Read {
+        file: file.to_owned(),
+        message,
+    };
+    let mut contents = Vec::with_capacity(FILES.len() + 1);
+    for (file, _) in FILES {
+        let bytes = read(file).map_err(|(kind, message)| {
+            if kind == std::io::ErrorKind::NotFound {
                 SourceError::Missing { file: file.to_owned() }
             } else {
-                SourceError::Read {
-                    file: file.to_owned(),
-                    message: format!("{}: {e}", path.display()),
-                }
+                unreadable(file, message)
             }
         })?;
         contents.push((file, bytes));
+    }
+    match read(CENTRES_FILE) {
+        Ok(bytes) => contents.push((CENTRES_FILE, bytes)),
+        Err((std::io::ErrorKind::NotFound, _)) => {}
+        Err((_, message)) => return Err(unreadable(CENTRES_FILE, message)),
     }
     let files: Vec<(&str, &[u8])> = contents.iter().map(|(file, bytes)| (*file, bytes.as_slice())).collect();
     parse_bytes(&files)
 }
 
-/// The accepted units so far, with the line each code was accepted at.
+/// The lines of a file after its header, numbered from 2, once the header is checked
+/// against `expected` (a byte order mark before it is dropped).
+fn body<'a>(
+    file: &str,
+    bytes: &'a [u8],
+    expected: &[&str],
+) -> Result<impl Iterator<Item = (&'a [u8], u64)> + use<'a>, SourceError> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut lines = record::lines(bytes).zip(1_u64..);
+    let header = lines.next().map_or(&[][..], |(header, _)| header);
+    let fields = std::str::from_utf8(header)
+        .ok()
+        .and_then(|h| record::fields(h, expected).ok());
+    if fields.is_none_or(|fields| fields != expected) {
+        return Err(SourceError::Header {
+            file: file.to_owned(),
+            found: String::from_utf8_lossy(header).into_owned(),
+            expected: expected.join(","),
+        });
+    }
+    Ok(lines)
+}
+
+/// The fields of one non-blank line of a file with header `names`, or the row's code (if
+/// any) and why the line is not one record.
+fn record_of(bytes: &[u8], names: &[&str]) -> Result<Vec<String>, (Option<String>, String)> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let lossy = String::from_utf8_lossy(bytes);
+        let fields = record::fields(&lossy, names).unwrap_or_else(|malformed| malformed.fields);
+        let at = e.valid_up_to();
+        let byte = bytes.get(at).copied().unwrap_or_default();
+        let reason = format!(
+            "not UTF-8: byte 0x{byte:02X} at byte {} of the line (save the file as UTF-8)",
+            at + 1
+        );
+        (code_of(&fields), reason)
+    })?;
+    record::fields(text, names).map_err(|malformed| (code_of(&malformed.fields), malformed.reason))
+}
+
+/// The accepted units and centres so far, with the line each code was accepted at.
 #[derive(Default)]
 struct Parser {
     parsed: Parsed,
     /// Accepted codes → line of acceptance. Codes of different levels differ in length, so
     /// one map serves both the parent and the duplicate checks.
     seen: HashMap<String, u64>,
+    /// Communes with an accepted centre → line of acceptance.
+    centred: HashMap<String, u64>,
 }
 
 impl Parser {
+    /// Counts one line after a header: whether it is a row to read (not blank).
+    fn count(&mut self, text: &[u8]) -> bool {
+        self.parsed.lines += 1;
+        if text.is_empty() {
+            self.parsed.blank += 1;
+            return false;
+        }
+        self.parsed.rows += 1;
+        true
+    }
+
     /// Parses one file's lines into `self.parsed`.
     fn file(&mut self, file: &str, level: AdminLevel, bytes: &[u8]) -> Result<(), SourceError> {
-        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-        let mut lines = record::lines(bytes).zip(1_u64..);
-        let header = lines.next().map_or(&[][..], |(header, _)| header);
-        let fields = std::str::from_utf8(header).ok().and_then(|h| record::fields(h).ok());
-        if fields.is_none_or(|fields| fields != HEADER) {
-            return Err(SourceError::Header {
-                file: file.to_owned(),
-                found: String::from_utf8_lossy(header).into_owned(),
-            });
-        }
+        let lines = body(file, bytes, &HEADER)?;
+        self.parsed.files += 1;
         self.parsed.lines += 1;
         for (text, line) in lines {
-            self.parsed.lines += 1;
-            if text.is_empty() {
-                self.parsed.blank += 1;
+            if !self.count(text) {
                 continue;
             }
-            self.parsed.rows += 1;
             match self.line(level, text) {
                 Ok(unit) => {
                     self.seen.insert(unit.code.as_str().to_owned(), line);
@@ -223,18 +293,7 @@ impl Parser {
     /// Reads one non-blank line as a row: the unit, or the row's code (if any) and why it
     /// was rejected.
     fn line(&self, level: AdminLevel, bytes: &[u8]) -> Result<AdminUnit, (Option<String>, String)> {
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            let lossy = String::from_utf8_lossy(bytes);
-            let fields = record::fields(&lossy).unwrap_or_else(|malformed| malformed.fields);
-            let at = e.valid_up_to();
-            let byte = bytes.get(at).copied().unwrap_or_default();
-            let reason = format!(
-                "not UTF-8: byte 0x{byte:02X} at byte {} of the line (save the file as UTF-8)",
-                at + 1
-            );
-            (code_of(&fields), reason)
-        })?;
-        let fields = record::fields(text).map_err(|malformed| (code_of(&malformed.fields), malformed.reason))?;
+        let fields = record_of(bytes, &HEADER)?;
         self.row(level, &fields).map_err(|reason| (code_of(&fields), reason))
     }
 

@@ -11,6 +11,7 @@ mod m20261123_000005_comment_facts;
 mod m20261129_000001_stats;
 mod m20261129_000002_accounts;
 mod m20261129_000003_flags;
+mod m20261130_000001_commune_centres;
 mod m20261130_000002_api_keys;
 
 /// Every migration, oldest first.
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_stats::Migration),
             Box::new(m20261129_000002_accounts::Migration),
             Box::new(m20261129_000003_flags::Migration),
+            Box::new(m20261130_000001_commune_centres::Migration),
             Box::new(m20261130_000002_api_keys::Migration),
         ]
     }

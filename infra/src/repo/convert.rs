@@ -6,11 +6,11 @@ use mati_domain::category::Category;
 use mati_domain::comment::CommentStatus;
 use mati_domain::comment::{AgeGroup, Comment, CommentEvent, EventKind, Gender, NewEvent, Response};
 use mati_domain::comment::{CitizenId, CommentId, StaffId};
-use mati_domain::geography::{AdminLevel, AdminUnit, UnitCode};
+use mati_domain::geography::{AdminLevel, AdminUnit, CommuneCentre, UnitCode};
 use mati_domain::tracking::TrackingCode;
 use mati_domain::{DomainError, DomainResult};
 
-use crate::db::entity::{admin_unit, category, comment, comment_event, response, staff};
+use crate::db::entity::{admin_unit, category, comment, comment_event, commune_centre, response, staff};
 
 fn corrupt(what: &str, value: &str) -> DomainError {
     DomainError::Internal(format!("stored {what} {value:?} is not valid"))
@@ -36,6 +36,14 @@ pub(super) fn unit(row: admin_unit::Model) -> DomainResult<AdminUnit> {
         name_km: row.name_km,
         name_en: row.name_en,
         parent_code: opt_code(row.parent_code.as_deref())?,
+    })
+}
+
+pub(super) fn centre(row: commune_centre::Model) -> DomainResult<CommuneCentre> {
+    Ok(CommuneCentre {
+        code: code(&row.code)?,
+        lat: row.lat,
+        long: row.lon,
     })
 }
 

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use mati_domain::DomainResult;
-use mati_domain::geography::{AdminUnit, UnitCode, UnitFilter};
+use mati_domain::geography::{AdminUnit, CommuneCentre, UnitCode, UnitFilter};
 use mati_domain::ports::Geography;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use super::{SqlStore, convert};
 use crate::db::db_error;
 use crate::db::entity::admin_unit::{Column, Entity};
+use crate::db::entity::commune_centre;
 
 /// `%text%` for LIKE, with LIKE's own wildcards escaped.
 fn contains(text: &str) -> LikeExpr {
@@ -70,5 +71,25 @@ impl Geography for SqlStore {
             .await
             .map_err(db_error)?;
         rows.into_iter().map(convert::unit).collect()
+    }
+
+    async fn all_commune_centres(&self) -> DomainResult<Vec<CommuneCentre>> {
+        let rows = commune_centre::Entity::find()
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        rows.into_iter().map(convert::centre).collect()
+    }
+
+    async fn commune_centres(&self, codes: &[UnitCode]) -> DomainResult<Vec<CommuneCentre>> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = commune_centre::Entity::find()
+            .filter(commune_centre::Column::Code.is_in(codes.iter().map(UnitCode::as_str)))
+            .all(self.db.conn())
+            .await
+            .map_err(db_error)?;
+        rows.into_iter().map(convert::centre).collect()
     }
 }

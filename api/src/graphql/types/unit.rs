@@ -1,8 +1,10 @@
-//! `AdminUnit` and `Category`.
+//! `AdminUnit` and `Category`, and the places near a position: `CommunesNear`,
+//! `NearbyCommune`, `GeoPoint`.
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, Object, SimpleObject};
 use mati_domain::category::Category as DomainCategory;
-use mati_domain::geography::{AdminUnit as DomainUnit, UnitCode};
+use mati_domain::geography::{AdminLevel as DomainLevel, AdminUnit as DomainUnit, CommuneCentre, UnitCode};
+use mati_domain::service::{CommunesNear as DomainNear, NearbyCommune as DomainNearby};
 
 use super::enums::AdminLevel;
 use crate::graphql::error::ToGraphql;
@@ -53,6 +55,18 @@ impl AdminUnit {
         load_unit(ctx, self.0.parent_code.clone()).await
     }
 
+    /// The approximate centre of a commune (from the NCDD-based pumi data; good for
+    /// suggesting a commune, not for a map of its boundary). Null for provinces,
+    /// districts and villages, and for the communes that have none (about 480 of 1,661).
+    async fn centre(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<GeoPoint>> {
+        if self.0.level != DomainLevel::Commune {
+            return Ok(None);
+        }
+        let loaders = ctx.data::<Loaders>()?;
+        let centre = loaders.centres.load_one(self.0.code.clone()).await.gql()?;
+        Ok(centre.as_ref().map(GeoPoint::of))
+    }
+
     /// The units directly inside, ordered by code.
     #[graphql(complexity = "CHILDREN_COST.saturating_mul(child_complexity).saturating_add(1)")]
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AdminUnit>> {
@@ -85,5 +99,68 @@ impl Category {
     /// The level whose unit containing the commune answers.
     async fn responsible_level(&self) -> AdminLevel {
         self.0.responsible_level.into()
+    }
+}
+
+/// A position in degrees (WGS 84).
+#[derive(SimpleObject)]
+pub struct GeoPoint {
+    /// Latitude, degrees north.
+    lat: f64,
+    /// Longitude, degrees east.
+    long: f64,
+}
+
+impl GeoPoint {
+    /// Where a commune centre is.
+    fn of(centre: &CommuneCentre) -> Self {
+        Self {
+            lat: centre.lat,
+            long: centre.long,
+        }
+    }
+}
+
+/// A commune near a position, by its approximate centre.
+pub struct NearbyCommune(DomainNearby);
+
+#[Object]
+impl NearbyCommune {
+    /// The commune.
+    async fn commune(&self) -> AdminUnit {
+        AdminUnit(self.0.unit.clone())
+    }
+
+    /// Latitude of the commune's approximate centre, degrees north.
+    async fn lat(&self) -> f64 {
+        self.0.centre.lat
+    }
+
+    /// Longitude of the commune's approximate centre, degrees east.
+    async fn long(&self) -> f64 {
+        self.0.centre.long
+    }
+
+    /// From the position asked about to the centre, in km along the Earth's surface.
+    async fn distance_km(&self) -> f64 {
+        self.0.distance_km
+    }
+}
+
+/// The communes nearest to a position, and those of the same districts that cannot be
+/// placed: about 480 communes have no known centre, so one of them may be nearer still.
+pub struct CommunesNear(pub DomainNear);
+
+#[Object]
+impl CommunesNear {
+    /// The communes with a centre, nearest first.
+    async fn communes(&self) -> Vec<NearbyCommune> {
+        self.0.communes.iter().cloned().map(NearbyCommune).collect()
+    }
+
+    /// The communes of the districts of `communes` that have no centre, ordered by code:
+    /// to offer beside them, as their distance is unknown.
+    async fn without_centre(&self) -> Vec<AdminUnit> {
+        self.0.without_centre.iter().cloned().map(AdminUnit).collect()
     }
 }

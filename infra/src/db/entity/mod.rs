@@ -8,6 +8,7 @@ pub mod category;
 pub mod citizen;
 pub mod comment;
 pub mod comment_event;
+pub mod commune_centre;
 pub mod deadline_rule;
 pub mod flag;
 pub mod moderation_lease;

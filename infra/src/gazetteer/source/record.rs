@@ -10,8 +10,6 @@
 //! it let one quote left open swallow every following line into a single record; read line
 //! by line, that quote spoils its own line only.
 
-use super::HEADER;
-
 /// Spaces and tabs, ignored around a quoted field.
 const BLANKS: [char; 2] = [' ', '\t'];
 
@@ -44,12 +42,13 @@ pub(super) struct Malformed {
     pub(super) reason: String,
 }
 
-/// The fields of one line (which holds no line terminator), unquoted but not trimmed.
-pub(super) fn fields(line: &str) -> Result<Vec<String>, Malformed> {
+/// The fields of one line (which holds no line terminator), unquoted but not trimmed;
+/// `names` are the file's column names, for messages.
+pub(super) fn fields(line: &str, names: &[&str]) -> Result<Vec<String>, Malformed> {
     let mut fields = Vec::new();
     let mut rest = line;
     loop {
-        let which = field_name(fields.len());
+        let which = field_name(names, fields.len());
         let (field, after) = if let Some(quoted) = rest.trim_start_matches(BLANKS).strip_prefix('"') {
             let Some((field, after)) = quoted_field(quoted) else {
                 let reason = format!("the quote opening {which} is not closed on this line (a row never spans lines)");
@@ -97,9 +96,10 @@ fn quoted_field(text: &str) -> Option<(String, &str)> {
     }
 }
 
-/// How messages name the field at 0-based `index`, e.g. `field 5 (name_en)`.
-fn field_name(index: usize) -> String {
-    match HEADER.get(index) {
+/// How messages name the field at 0-based `index` of a file with columns `names`, e.g.
+/// `field 5 (name_en)`.
+fn field_name(names: &[&str], index: usize) -> String {
+    match names.get(index) {
         Some(name) => format!("field {} ({name})", index + 1),
         None => format!("field {}", index + 1),
     }
@@ -108,6 +108,12 @@ fn field_name(index: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gazetteer::source::HEADER;
+
+    /// The fields of a line of a file of units.
+    fn fields(line: &str) -> Result<Vec<String>, Malformed> {
+        super::fields(line, &HEADER)
+    }
 
     fn lines_of(text: &str) -> Vec<&str> {
         lines(text.as_bytes())

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 
+mod centres;
 mod lines;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -29,6 +30,23 @@ fn with_villages(villages: &str) -> Result<Parsed, SourceError> {
         ("districts.csv", &districts),
         ("communes.csv", &communes),
         ("villages.csv", &villages),
+    ])
+}
+
+/// A minimal gazetteer of two communes (120901, 120902 of district 1209) without
+/// villages, and a centres file of `centres` (rows without header).
+fn with_centres(centres: &str) -> Result<Parsed, SourceError> {
+    let provinces = format!("{HEAD}12,,capital,ភ្នំពេញ,Phnom Penh\n");
+    let districts = format!("{HEAD}1209,12,khan,ពោធិ៍សែនជ័យ,Pur SenChey\n");
+    let communes =
+        format!("{HEAD}120901,1209,sangkat,ចោមចៅ,Chaom Chau\n120902,1209,sangkat,ត្រពាំងក្រសាំង,Trapeang Krasang\n");
+    let centres = format!("code,lat,lon\n{centres}");
+    parse_texts(&[
+        ("provinces.csv", &provinces),
+        ("districts.csv", &districts),
+        ("communes.csv", &communes),
+        ("villages.csv", HEAD),
+        (CENTRES_FILE, &centres),
     ])
 }
 
@@ -73,8 +91,9 @@ fn the_shipped_data_parses_to_the_expected_units() {
         ("phum", 14_487),
     ];
     assert_eq!(kinds, BTreeMap::from(expected));
-    assert_eq!(parsed.rows, 25 + 210 + 1661 + 14_576);
-    assert_eq!(parsed.units.len() + parsed.defects.len(), parsed.rows);
+    assert_eq!(parsed.rows, 25 + 210 + 1661 + 14_576 + 1185);
+    assert_eq!(parsed.centres.as_ref().map(Vec::len), Some(1185));
+    assert_eq!(parsed.valid() + parsed.defects.len(), parsed.rows);
     assert_eq!(parsed.defects.len(), 14_576 - 14_487);
 }
 

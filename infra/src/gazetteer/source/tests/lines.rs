@@ -85,9 +85,9 @@ fn a_byte_that_is_not_utf8_spoils_its_own_line_only() -> TestResult {
 #[test]
 fn every_line_is_the_header_a_blank_line_a_unit_or_a_defect() -> TestResult {
     let parsed = shipped();
-    assert_eq!(parsed.lines, 26 + 211 + 1662 + 14_577);
-    assert_eq!(parsed.blank, 0);
-    assert_eq!(parsed.lines, FILES.len() + parsed.units.len() + parsed.defects.len());
+    assert_eq!(parsed.lines, 26 + 211 + 1662 + 14_577 + 1186);
+    assert_eq!((parsed.files, parsed.blank), (FILES.len() + 1, 0));
+    assert_eq!(parsed.lines, parsed.files + parsed.valid() + parsed.defects.len());
     // CRLF, a lone CR, blank lines anywhere and a last line without a terminator.
     let parsed =
         with_villages("\r\n12090101,120901,phum,ភូមិ,Phum 1\r\n\r\n\"bad\rbad2,\"\"\n\n12090102,120901,phum,ភូមិ,Phum 2")?;
@@ -102,6 +102,16 @@ fn every_line_is_the_header_a_blank_line_a_unit_or_a_defect() -> TestResult {
     assert_eq!(
         parsed.lines,
         FILES.len() + parsed.blank + parsed.units.len() + parsed.defects.len()
+    );
+    // The same holds with the centres.
+    let parsed = with_centres("\n120901,11.6,104.8\r\nbad,11.6,104.8\n\n")?;
+    assert_eq!(
+        (parsed.files, parsed.blank, parsed.rows),
+        (FILES.len() + 1, 2, 4 + 1 + 1)
+    );
+    assert_eq!(
+        parsed.lines,
+        parsed.files + parsed.blank + parsed.valid() + parsed.defects.len()
     );
     Ok(())
 }
