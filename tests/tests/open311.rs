@@ -410,7 +410,7 @@ async fn filters_paging_and_errors(app: TestApp) {
         assert!(description.starts_with(field), "{form:?}: {description}");
     }
     // A position instead of a code: the nearest commune centre, within reason.
-    let (lat, long) = (format!("{}", TONLE_BASAK.0 + 0.01), format!("{}", TONLE_BASAK.1));
+    let (lat, long) = (format!("{}", TONLE_BASAK.0 + 0.0005), format!("{}", TONLE_BASAK.1));
     let by_position = [
         ("api_key", key),
         ("service_code", "LOCAL_ROADS"),
