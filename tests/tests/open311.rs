@@ -92,11 +92,21 @@ async fn open311_round_trip(app: TestApp) {
         "booleans as FixMyStreet reads them"
     );
     // At a position: what is routable at the nearest commune centre (Tonle Basak's).
-    let here = app.open311("services", &format!("lat={}&long={}", TONLE_BASAK.0, TONLE_BASAK.1), "services.json").await;
+    let here = app
+        .open311(
+            "services",
+            &format!("lat={}&long={}", TONLE_BASAK.0, TONLE_BASAK.1),
+            "services.json",
+        )
+        .await;
     assert_eq!(here.json.as_array().unwrap().len(), 13);
     let bangkok = app.open311("services", "lat=13.75&long=100.50", "services.json").await;
     assert_eq!(bangkok.status, 400, "{}", bangkok.json);
-    assert!(bangkok.json[0]["description"].as_str().unwrap().starts_with("l"), "{}", bangkok.json);
+    assert!(
+        bangkok.json[0]["description"].as_str().unwrap().starts_with("l"),
+        "{}",
+        bangkok.json
+    );
     let half = app.open311("services", "lat=11.55", "services.json").await;
     assert_eq!(half.status, 400);
     let khmer = app.open311("services", "locale=km", "services.json").await;
@@ -434,6 +444,15 @@ async fn filters_paging_and_errors(app: TestApp) {
         ("long", "100.50"),
     ];
     assert_eq!(post_json(&app, &far).await.0, 400, "Bangkok has no commune of Cambodia");
+    // The key may come in the query instead of the form.
+    let in_query = app
+        .client
+        .post(format!("{}/open311/v2/requests.json?api_key={key}", app.base))
+        .form(&[("service_code", "LOCAL_ROADS"), ("description", body), ("address_id", "120101")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_query.status().as_u16(), 200);
     let as_json = app
         .client
         .post(format!("{}/open311/v2/requests.json", app.base))

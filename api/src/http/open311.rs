@@ -222,17 +222,7 @@ async fn token(
             .comment_by_token(token, &origin)
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("token {token}")))?;
-        let mut fields = Vec::new();
-        // Pending (or rejected), it is not a service request: the token alone.
-        if comment.status.is_published() {
-            fields.push(("service_request_id", comment.id.to_string().into()));
-        }
-        fields.push(("token", comment.tracking_code.as_str().into()));
-        Ok(Document::list(
-            "service_requests",
-            "request",
-            vec![Value::Object(fields)],
-        ))
+        Ok(token_answer(&comment, Vec::new()))
     };
     respond(format, answered.await, &id)
 }
@@ -276,6 +266,18 @@ async fn post(
         create(&state.mati, &origin, &params).await.map_err(open311_fields)
     };
     respond(format, answered.await, &id)
+}
+
+/// What a token stands for: the token, and the request once it is one (a comment
+/// pending or rejected is not a service request: the token alone); then `more`.
+fn token_answer(comment: &Comment, more: Vec<(&'static str, Value)>) -> Document {
+    let mut fields = Vec::new();
+    if comment.status.is_published() {
+        fields.push(("service_request_id", comment.id.to_string().into()));
+    }
+    fields.push(("token", comment.tracking_code.as_str().into()));
+    fields.extend(more);
+    Document::list("service_requests", "request", vec![Value::Object(fields)])
 }
 
 /// The names Open311 clients sent, in place of GraphQL's, in refusals of a POST.
@@ -384,22 +386,13 @@ async fn create(mati: &Mati, origin: &Origin, params: &Params) -> DomainResult<D
         client_id: params.get("attribute[client_id]").map(str::to_owned),
     };
     let comment = mati.submit_as_client(&client, origin, submission).await?;
-    let mut fields = Vec::new();
+    let notice = "Received. A moderator reviews every comment before it is routed to the \
+                  administration responsible and published; follow it with this token (also its \
+                  tracking code).";
     // A retry of a comment approved meanwhile is a request already.
-    if comment.status.is_published() {
-        fields.push(("service_request_id", comment.id.to_string().into()));
-    }
-    fields.push(("token", comment.tracking_code.as_str().into()));
-    fields.push((
-        "service_notice",
-        "Received. A moderator reviews every comment before it is routed to the administration responsible and published; follow it with this token (also its tracking code)."
-            .into(),
-    ));
-    fields.push(("account_id", Value::Null));
-    Ok(Document::list(
-        "service_requests",
-        "request",
-        vec![Value::Object(fields)],
+    Ok(token_answer(
+        &comment,
+        vec![("service_notice", notice.into()), ("account_id", Value::Null)],
     ))
 }
 
