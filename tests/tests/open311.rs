@@ -448,7 +448,11 @@ async fn filters_paging_and_errors(app: TestApp) {
     let in_query = app
         .client
         .post(format!("{}/open311/v2/requests.json?api_key={key}", app.base))
-        .form(&[("service_code", "LOCAL_ROADS"), ("description", body), ("address_id", "120101")])
+        .form(&[
+            ("service_code", "LOCAL_ROADS"),
+            ("description", body),
+            ("address_id", "120101"),
+        ])
         .send()
         .await
         .unwrap();
