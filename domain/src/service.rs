@@ -144,7 +144,13 @@ impl Mati {
         }
     }
 
-    /// The clock's current time.
+    /// The fewest comments a breakdown cell by a personal attribute shows
+    /// (`MATI_MIN_GROUP_SIZE`); smaller ones are suppressed.
+    pub fn min_group_size(&self) -> u64 {
+        self.rules.min_group_size
+    }
+
+    /// The current time, by the services' clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.ports.clock.now()
     }

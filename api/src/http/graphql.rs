@@ -3,17 +3,17 @@
 
 use std::collections::HashMap;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mati_domain::rate_limit::Origin;
-use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::failure::{Failure, RequestId, code_of, retry_after_of, status_of};
 use super::origin::Client;
+use super::revalidate::revalidated;
 use crate::graphql;
 use crate::graphql::error::{Code, finish};
 use crate::graphql::limits::{self, Kind};
@@ -159,63 +159,13 @@ pub(super) async fn graphql_get(
         }
     }
     let answer = run(state, &headers, vec![request], false, origin, &id).await;
-    revalidated(answer, &headers, &id).await
-}
-
-/// A GET query's answer with an `ETag` of its body, or `304 Not Modified` when the
-/// client holds that body already (`If-None-Match`): a phone asks again for the
-/// gazetteer or the categories and downloads them only when they changed. `no-cache`
-/// keeps every answer checked with the server, never served stale; `private` keeps a
-/// signed-in caller's answers out of shared caches.
-async fn revalidated(answer: Response, headers: &HeaderMap, id: &RequestId) -> Response {
-    if answer.status() != StatusCode::OK {
-        return answer;
-    }
-    let (mut parts, body) = answer.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
-        return Failure::refused(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Code::Internal,
-            "the answer could not be read",
-        )
-        .answer(id);
-    };
-    let digest = Sha256::digest(&body);
-    let tag = format!(
-        "\"{}\"",
-        digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    // `private` keeps a signed-in caller's answers out of shared caches.
     let cache = if headers.contains_key(header::AUTHORIZATION) {
         "private, no-cache"
     } else {
         "no-cache"
     };
-    let Ok(etag) = HeaderValue::from_str(&tag) else {
-        return Response::from_parts(parts, Body::from(body));
-    };
-    parts.headers.insert(header::ETAG, etag.clone());
-    parts
-        .headers
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    let held = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|candidate| {
-            let candidate = candidate.trim();
-            candidate == "*" || candidate.trim_start_matches("W/") == tag
-        });
-    if held {
-        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
-        for name in [header::ETAG, header::CACHE_CONTROL] {
-            if let Some(value) = parts.headers.get(&name) {
-                not_modified.headers_mut().insert(name, value.clone());
-            }
-        }
-        return not_modified;
-    }
-    Response::from_parts(parts, Body::from(body))
+    revalidated(answer, &headers, cache, &id).await
 }
 
 async fn run(

@@ -10,6 +10,8 @@ pub mod failure;
 mod graphql;
 mod open311;
 mod origin;
+mod pages;
+mod revalidate;
 mod websocket;
 
 pub use graphql::Bearer;
@@ -100,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/exports/comments.csv", get(exports::comments))
         .route("/exports/stats.csv", get(exports::stats::stats))
         .merge(open311::routes())
+        .merge(pages::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.metrics),
             metrics::observe_http,

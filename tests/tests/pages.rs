@@ -1,0 +1,101 @@
+//! The public pages through the real binary: Khmer by default, English by a switch that
+//! keeps the page, no script and nothing from another host, revalidated and light.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "tests")]
+
+use mati_tests::{Backend, TestApp};
+
+async fn page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut request = app.client.get(format!("{}{path}", app.base));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+/// Nothing a page loads or runs comes from elsewhere: no script at all, and every `src`
+/// and stylesheet `href` is this server's.
+fn assert_self_contained(html: &str) {
+    assert!(!html.contains("<script"), "no JavaScript needed to read anything");
+    for attribute in ["src=\"", "<link rel=\"stylesheet\" href=\""] {
+        for (at, _) in html.match_indices(attribute) {
+            let value = &html[at + attribute.len()..];
+            assert!(
+                value.starts_with('/') && !value.starts_with("//"),
+                "{attribute}{}",
+                &value[..40.min(value.len())]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_methodology_page_speaks_khmer_then_english_and_names_its_sources() {
+    let env = [("MATI_MIN_GROUP_SIZE", "7")];
+    let Some(app) = TestApp::start_with(Backend::Sqlite, &env).await else {
+        return;
+    };
+    let (status, headers, khmer) = page(&app, "/methodology", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), "text/html; charset=utf-8");
+    assert!(header(&headers, "content-security-policy").starts_with("default-src 'self'"));
+    assert!(
+        khmer.starts_with("<!doctype html>\n<html lang=\"km\">"),
+        "{}",
+        &khmer[..80]
+    );
+    assert!(khmer.contains("<h1>វិធីសាស្ត្រ និងប្រភពទិន្នន័យ</h1>"));
+    assert!(
+        khmer.contains("តិចជាង ៧ ត្រូវបានលាក់"),
+        "the configured minimum, in Khmer digits"
+    );
+    assert!(
+        khmer.contains("<a href=\"?lang=en\" hreflang=\"en\" lang=\"en\">English</a>"),
+        "the switch keeps the page"
+    );
+    assert!(
+        khmer.contains("Ministry of Economy and Finance"),
+        "the gazetteer's attribution"
+    );
+    assert_self_contained(&khmer);
+
+    let (status, _, english) = page(&app, "/methodology?lang=en", &[]).await;
+    assert_eq!(status, 200);
+    assert!(english.contains("<html lang=\"en\">"));
+    assert!(english.contains("<h1>Methodology and data sources</h1>"));
+    assert!(english.contains("fewer than 7 comments is suppressed"));
+    assert!(english.contains("by default 15 days after routing"));
+    assert!(english.contains("<a href=\"?lang=km\" hreflang=\"km\" lang=\"km\">ភាសាខ្មែរ</a>"));
+    assert!(english.contains("pumi"));
+    assert_self_contained(&english);
+
+    // Revalidated, and light on the wire.
+    let (_, headers, _) = page(&app, "/methodology?lang=en", &[]).await;
+    let etag = header(&headers, "etag").to_owned();
+    assert!(header(&headers, "cache-control").contains("max-age="));
+    let (status, _, body) = page(&app, "/methodology?lang=en", &[("if-none-match", &etag)]).await;
+    assert_eq!((status, body.as_str()), (304, ""));
+    let (_, headers, _) = page(&app, "/methodology", &[("if-none-match", &etag)]).await;
+    assert_ne!(header(&headers, "etag"), etag, "each language its own version");
+    let packed = app
+        .client
+        .get(format!("{}/methodology", app.base))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(packed.headers(), "content-encoding"), "br");
+    let size = packed.bytes().await.unwrap().len();
+    assert!(size < 60 * 1024, "{size} bytes compressed");
+
+    let (status, headers, css) = page(&app, "/assets/mati.css", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), "text/css; charset=utf-8");
+    assert!(css.contains("Khmer"), "the phone's own Khmer font");
+}
