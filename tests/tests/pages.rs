@@ -99,3 +99,91 @@ async fn the_methodology_page_speaks_khmer_then_english_and_names_its_sources() 
     assert_eq!(header(&headers, "content-type"), "text/css; charset=utf-8");
     assert!(css.contains("Khmer"), "the phone's own Khmer font");
 }
+
+const PHONE: &str = "012 345 678";
+const BY_CODE: &str = "query($code: String!) { commentByTrackingCode(trackingCode: $code) { status } }";
+
+#[tokio::test]
+async fn a_tracking_page_follows_a_comment_and_keeps_a_private_text_private() {
+    let env = [("MATI_RATE_LIMIT_TRACK_PER_ADDRESS", "12/60s")];
+    let Some(app) = TestApp::start_with(Backend::Sqlite, &env).await else {
+        return;
+    };
+    let moderator = app.staff("moderator", "pages.moderator", None).await;
+    let official = app.staff("official", "pages.official", Some("120101")).await;
+    let public_body = format!("ប្រឡាយទឹកស្ទះនៅជិតផ្សារ ទូរស័ព្ទ {PHONE}");
+    let public = app
+        .ready(
+            &moderator,
+            &mati_tests::Submission::new("120101", "LOCAL_ROADS", public_body),
+        )
+        .await;
+    let code = public["trackingCode"].as_str().unwrap().to_owned();
+    app.respond(&official, &public["id"], "យើងនឹងសម្អាតប្រឡាយនៅសប្តាហ៍នេះ").await;
+
+    let (status, headers, khmer) = page(&app, &format!("/track/{code}"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(khmer.contains("<html lang=\"km\">"));
+    assert!(khmer.contains("បានឆ្លើយតប"), "its status");
+    assert!(khmer.contains("យើងនឹងសម្អាតប្រឡាយនៅសប្តាហ៍នេះ"), "the public response");
+    assert!(khmer.contains("ទន្លេបាសាក់"), "the commune, in Khmer");
+    assert!(khmer.contains("ប្រឡាយទឹកស្ទះនៅជិតផ្សារ"), "a public text is shown");
+    assert!(!khmer.contains(PHONE), "redacted as everywhere the public reads");
+    assert!(khmer.contains("អ្នកសម្របសម្រួលបានអនុម័ត"), "the timeline");
+    assert_eq!(header(&headers, "referrer-policy"), "no-referrer");
+    assert_eq!(header(&headers, "x-robots-tag"), "noindex");
+    assert!(header(&headers, "cache-control").starts_with("private"));
+    assert_self_contained(&khmer);
+    // The short form for an SMS, in English.
+    let (status, _, english) = page(&app, &format!("/t/{code}?lang=en"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(english.contains("<html lang=\"en\">"));
+    assert!(english.contains("Answered"));
+    assert!(english.contains("Tonle Basak"));
+    assert!(english.contains("<a href=\"?lang=km\""));
+
+    // A private comment: its status and answers, never its text.
+    let secret = "ខ្ញុំមានបញ្ហាផ្ទាល់ខ្លួនជាមួយមេភូមិ";
+    let private = app
+        .ready(
+            &moderator,
+            &mati_tests::Submission::new("120101", "OFFICIAL_CONDUCT", secret).public(false),
+        )
+        .await;
+    let private_code = private["trackingCode"].as_str().unwrap();
+    let (status, _, shown) = page(&app, &format!("/track/{private_code}?lang=en"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(!shown.contains(secret), "a private comment's text is not shown");
+    assert!(shown.contains("This comment is private"));
+    // A pending one: not yet.
+    let citizen = app.citizen().await;
+    let pending = app
+        .submit(
+            &citizen,
+            &mati_tests::Submission::new("120101", "LOCAL_ROADS", "ផ្លូវនៅភូមិខូចខាតខ្លាំងណាស់"),
+        )
+        .await;
+    let pending_code = pending["trackingCode"].as_str().unwrap();
+    let (_, _, waiting) = page(&app, &format!("/track/{pending_code}?lang=en"), &[]).await;
+    assert!(waiting.contains("Waiting for a moderator"));
+    assert!(!waiting.contains("ផ្លូវនៅភូមិខូចខាតខ្លាំងណាស់"));
+
+    for unknown in ["/track/ZZZZZZZZ", "/track/not-a-code", "/t/ABC"] {
+        let (status, _, body) = page(&app, unknown, &[]).await;
+        assert_eq!(status, 404, "{unknown}");
+        assert!(
+            body.contains("<html lang=\"km\">") && body.contains("រកមិនឃើញ"),
+            "{unknown}"
+        );
+    }
+    // The page and GraphQL share the tracking-code limit: 12 a minute per address, of
+    // which 7 pages and this question spend 8.
+    app.ok(None, BY_CODE, serde_json::json!({ "code": code })).await;
+    for _ in 0..4 {
+        assert_eq!(page(&app, &format!("/track/{code}"), &[]).await.0, 200);
+    }
+    let (status, headers, body) = page(&app, &format!("/track/{code}?lang=en"), &[]).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(!header(&headers, "retry-after").is_empty());
+    assert!(body.contains("Too many requests"));
+}

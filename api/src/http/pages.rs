@@ -12,6 +12,8 @@ use axum::routing::get;
 use mati_domain::DomainError;
 use mati_domain::deadline::DeadlinePolicy;
 
+mod track;
+
 use super::AppState;
 use super::failure::{Failure, RequestId};
 use super::revalidate::revalidated;
@@ -61,10 +63,14 @@ impl Lang {
 
     /// A whole number as this language writes it: Khmer digits in Khmer.
     pub fn number(self, n: u64) -> String {
-        let digits = n.to_string();
+        self.digits(&n.to_string())
+    }
+
+    /// `text` with its digits as this language writes them.
+    pub fn digits(self, text: &str) -> String {
         match self {
-            Self::En => digits,
-            Self::Km => digits
+            Self::En => text.to_owned(),
+            Self::Km => text
                 .chars()
                 .map(|c| c.to_digit(10).and_then(|d| char::from_u32(0x17E0 + d)).unwrap_or(c))
                 .collect(),
@@ -82,23 +88,45 @@ struct Methodology {
     attribution: &'static str,
 }
 
+/// A page that could not be shown.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    lang: Lang,
+    title: &'static str,
+    message: &'static str,
+}
+
 /// The routes of the pages and their stylesheet.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/methodology", get(methodology))
+        .route("/track/{code}", get(track::track))
+        // The short form for an SMS: the same page.
+        .route("/t/{code}", get(track::track))
         .route("/assets/mati.css", get(stylesheet))
 }
 
-/// A rendered page with its headers, revalidated.
-async fn page(rendered: askama::Result<String>, headers: &HeaderMap, id: &RequestId) -> Response {
+/// A rendered page with its headers, revalidated, kept as `cache` says.
+async fn render(
+    rendered: askama::Result<String>,
+    headers: &HeaderMap,
+    cache: &'static str,
+    id: &RequestId,
+) -> Response {
     let html = match rendered {
         Ok(html) => html,
         Err(err) => {
             return Failure::domain(DomainError::Internal(format!("a page failed to render: {err}"))).answer(id);
         }
     };
-    let response = (
-        StatusCode::OK,
+    revalidated(html_response(StatusCode::OK, html), headers, cache, id).await
+}
+
+/// An HTML answer: only this server's resources, no sniffing.
+fn html_response(status: StatusCode, html: String) -> Response {
+    (
+        status,
         [
             (
                 header::CONTENT_TYPE,
@@ -109,8 +137,43 @@ async fn page(rendered: askama::Result<String>, headers: &HeaderMap, id: &Reques
         ],
         html,
     )
-        .into_response();
-    revalidated(response, headers, PAGE_CACHE, id).await
+        .into_response()
+}
+
+/// The page of a refusal: its status decided where every answer's is
+/// ([`Failure::domain`]), its words in the page's language, `Retry-After` kept.
+fn refusal(lang: Lang, err: DomainError, id: &RequestId) -> Response {
+    let failure = Failure::domain(err);
+    let status = failure.status();
+    let (title, message) = match status {
+        StatusCode::NOT_FOUND => (
+            lang.pick("រកមិនឃើញ", "Not found"),
+            lang.pick(
+                "គ្មានមតិណាមួយមានលេខកូដនេះទេ។ សូមពិនិត្យលេខកូដម្តងទៀត។",
+                "No comment has this code. Please check the code.",
+            ),
+        ),
+        StatusCode::TOO_MANY_REQUESTS => (
+            lang.pick("សំណើច្រើនពេក", "Too many requests"),
+            lang.pick("សូមព្យាយាមម្តងទៀតបន្តិចទៀត។", "Please try again in a little while."),
+        ),
+        _ => (
+            lang.pick("សេវាកម្មមិនអាចប្រើបានបណ្តោះអាសន្ន", "Temporarily unavailable"),
+            lang.pick("សូមព្យាយាមម្តងទៀតបន្តិចទៀត។", "Please try again in a little while."),
+        ),
+    };
+    let page = ErrorPage { lang, title, message };
+    let Ok(html) = page.render() else {
+        return failure.answer(id);
+    };
+    let retry_after = failure.retry_after();
+    let mut response = html_response(status, html);
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 async fn methodology(
@@ -127,7 +190,7 @@ async fn methodology(
         first_response_days: lang.number(days),
         attribution: ATTRIBUTION,
     };
-    page(template.render(), &headers, &id).await
+    render(template.render(), &headers, PAGE_CACHE, &id).await
 }
 
 async fn stylesheet(Extension(id): Extension<RequestId>, headers: HeaderMap) -> Response {
