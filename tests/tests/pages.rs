@@ -71,6 +71,7 @@ async fn the_methodology_page_speaks_khmer_then_english_and_names_its_sources() 
     assert!(english.contains("<h1>Methodology and data sources</h1>"));
     assert!(english.contains("fewer than 7 comments is suppressed"));
     assert!(english.contains("by default 15 days after routing"));
+    assert!(english.contains("fewer than 10 comments in the period are listed but not ranked"));
     assert!(english.contains("<a href=\"?lang=km\" hreflang=\"km\" lang=\"km\">ភាសាខ្មែរ</a>"));
     assert!(english.contains("pumi"));
     assert_self_contained(&english);
@@ -186,4 +187,85 @@ async fn a_tracking_page_follows_a_comment_and_keeps_a_private_text_private() {
     assert_eq!(status, 429, "{body}");
     assert!(!header(&headers, "retry-after").is_empty());
     assert!(body.contains("Too many requests"));
+}
+
+#[tokio::test]
+async fn the_overview_drills_down_from_the_country_to_a_commune() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let moderator = app.staff("moderator", "overview.moderator", None).await;
+    let official = app.staff("official", "overview.official", Some("120101")).await;
+    for n in 0..3 {
+        let submission =
+            mati_tests::Submission::new("120101", "LOCAL_ROADS", format!("ផ្លូវខូចខាតធ្ងន់ធ្ងរ លេខ {n}")).gender("FEMALE");
+        let comment = app.ready(&moderator, &submission).await;
+        if n < 2 {
+            app.respond(&official, &comment["id"], "យើងនឹងជួសជុលឆាប់ៗ").await;
+        }
+    }
+
+    let (status, headers, khmer) = page(&app, "/", &[]).await;
+    assert_eq!(status, 200, "{khmer}");
+    assert!(khmer.contains("<html lang=\"km\">"));
+    assert!(khmer.contains("<h1>កម្ពុជា</h1>"));
+    assert!(khmer.contains("<dt>បានទទួល</dt><dd>៣</dd>"), "received, in Khmer digits");
+    assert!(khmer.contains("<dt>អត្រាឆ្លើយតប</dt><dd>៦៧%</dd>"));
+    assert!(
+        khmer.contains("href=\"/units/12?lang=km&#38;from="),
+        "the provinces lead down"
+    );
+    assert!(khmer.contains("<svg role=\"img\""), "the months as a chart");
+    assert!(khmer.contains("/exports/stats.csv?from="));
+    assert!(header(&headers, "cache-control").starts_with("public"));
+    assert_self_contained(&khmer);
+
+    let (status, _, province) = page(&app, "/units/12?lang=en", &[]).await;
+    assert_eq!(status, 200);
+    assert!(province.contains("<h1>Phnom Penh</h1>"));
+    assert!(province.contains(">Chamkar Mon</a>"));
+    assert!(province.contains("/exports/comments.csv?unitCode=12&#38;from="));
+    let (_, _, district) = page(&app, "/units/1201?lang=en", &[]).await;
+    assert!(district.contains(">Tonle Basak</a>"));
+    assert!(
+        district.contains("<td>—</td><th scope=\"row\"><a href=\"/units/120101"),
+        "3 comments: not ranked"
+    );
+    let (status, _, commune) = page(&app, "/units/120101?lang=en", &[]).await;
+    assert_eq!(status, 200);
+    assert!(commune.contains("<h1>Tonle Basak</h1>"));
+    assert!(commune.contains(">Chamkar Mon</a> › "), "the way back up");
+    assert!(
+        !commune.contains("By response rate"),
+        "a commune has no child administrations"
+    );
+    // Three women's comments are fewer than five: suppressed, never a small count.
+    assert!(commune.contains("<tr><th scope=\"row\">Female</th><td>—</td><td>—</td></tr>"));
+
+    for (path, expected) in [
+        ("/units/99", 404),
+        ("/units/12010101", 404),
+        ("/units/1201?from=2026-13-01", 400),
+        ("/?from=2026-06-01&to=2026-01-01", 400),
+    ] {
+        let (status, _, body) = page(&app, path, &[]).await;
+        assert_eq!(status, expected, "{path}");
+        assert!(body.contains("<html lang=\"km\">"), "{path}");
+    }
+    let (status, _, old) = page(&app, "/?lang=en&from=2020-01-01&to=2020-12-31", &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        old.contains("<dt>Received</dt><dd>0</dd>"),
+        "another period, other figures"
+    );
+
+    let packed = app
+        .client
+        .get(format!("{}/units/12", app.base))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    let size = packed.bytes().await.unwrap().len();
+    assert!(size < 60 * 1024, "{size} bytes compressed");
 }

@@ -12,6 +12,7 @@ use axum::routing::get;
 use mati_domain::DomainError;
 use mati_domain::deadline::DeadlinePolicy;
 
+mod overview;
 mod track;
 
 use super::AppState;
@@ -85,6 +86,7 @@ struct Methodology {
     lang: Lang,
     min_group: String,
     first_response_days: String,
+    min_ranked: String,
     attribution: &'static str,
 }
 
@@ -100,6 +102,8 @@ struct ErrorPage {
 /// The routes of the pages and their stylesheet.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(overview::country))
+        .route("/units/{code}", get(overview::unit))
         .route("/methodology", get(methodology))
         .route("/track/{code}", get(track::track))
         // The short form for an SMS: the same page.
@@ -153,6 +157,13 @@ fn refusal(lang: Lang, err: DomainError, id: &RequestId) -> Response {
                 "No comment has this code. Please check the code.",
             ),
         ),
+        StatusCode::BAD_REQUEST => (
+            lang.pick("មិនយល់សំណើនេះទេ", "Not understood"),
+            lang.pick(
+                "សូមពិនិត្យកាលបរិច្ឆេទ (ឆ្នាំ-ខែ-ថ្ងៃ) ហើយព្យាយាមម្តងទៀត។",
+                "Please check the dates (year-month-day) and try again.",
+            ),
+        ),
         StatusCode::TOO_MANY_REQUESTS => (
             lang.pick("សំណើច្រើនពេក", "Too many requests"),
             lang.pick("សូមព្យាយាមម្តងទៀតបន្តិចទៀត។", "Please try again in a little while."),
@@ -188,6 +199,7 @@ async fn methodology(
         lang,
         min_group: lang.number(state.mati.min_group_size()),
         first_response_days: lang.number(days),
+        min_ranked: lang.number(overview::MIN_RANKED),
         attribution: ATTRIBUTION,
     };
     render(template.render(), &headers, PAGE_CACHE, &id).await
