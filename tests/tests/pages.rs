@@ -228,6 +228,11 @@ async fn the_overview_drills_down_from_the_country_to_a_commune() {
     let (_, _, district) = page(&app, "/units/1201?lang=en", &[]).await;
     assert!(district.contains(">Tonle Basak</a>"));
     assert!(
+        district.contains("<title>Tonle Basak: n=3, 67%</title>"),
+        "the commune on the map"
+    );
+    assert!(district.contains("class=\"rate-mid\""), "coloured by its response rate");
+    assert!(
         district.contains("<td>—</td><th scope=\"row\"><a href=\"/units/120101"),
         "3 comments: not ranked"
     );
@@ -259,6 +264,16 @@ async fn the_overview_drills_down_from_the_country_to_a_commune() {
         "another period, other figures"
     );
 
+    assert!(khmer.matches("<circle").count() > 1000, "every commune with a centre");
+    let packed = app
+        .client
+        .get(format!("{}/", app.base))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    let size = packed.bytes().await.unwrap().len();
+    assert!(size < 60 * 1024, "the country: {size} bytes compressed");
     let packed = app
         .client
         .get(format!("{}/units/12", app.base))

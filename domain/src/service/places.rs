@@ -132,6 +132,15 @@ impl Mati {
         unit.into_iter().next().ok_or_else(far)
     }
 
+    /// The centres of the communes inside a unit (every one with a centre when none).
+    pub async fn commune_centres_within(&self, unit: Option<&UnitCode>) -> DomainResult<Vec<CommuneCentre>> {
+        let centres = self.ports.geography.all_commune_centres().await?;
+        Ok(centres
+            .into_iter()
+            .filter(|c| unit.is_none_or(|u| c.code.is_within(u)))
+            .collect())
+    }
+
     /// The centres of these communes (codes without one are left out), in any order.
     pub async fn commune_centres(&self, codes: &[UnitCode]) -> DomainResult<Vec<CommuneCentre>> {
         let communes: Vec<UnitCode> = codes

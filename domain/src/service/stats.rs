@@ -108,6 +108,20 @@ impl Mati {
         Ok(stats::by_child(&children, groups.to_vec()))
     }
 
+    /// The statistics of every commune inside the unit (the country when none) that
+    /// received comments in the period, for a map of them.
+    pub async fn response_stats_by_commune(
+        &self,
+        filter: &StatsFilter,
+        origin: &Origin,
+    ) -> DomainResult<Vec<(String, ResponseStats)>> {
+        let scope = self.stats_scope(filter).await?;
+        let groups = self
+            .aggregate(&scope, Grouping::Child(AdminLevel::Commune), origin)
+            .await?;
+        Ok(groups.to_vec())
+    }
+
     /// The units of `level` that received comments in the period, best first: by
     /// response rate (then by more received), or by median hours to the first response
     /// (units without a response last).

@@ -12,7 +12,9 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Offset as _, TimeZone, Utc};
-use mati_domain::geography::{AdminLevel, AdminUnit, UnitCode};
+use std::collections::HashMap;
+
+use mati_domain::geography::{AdminLevel, AdminUnit, CommuneCentre, UnitCode};
 use mati_domain::rate_limit::Origin;
 use mati_domain::service::{Mati, StatsFilter};
 use mati_domain::stats::{Grouping, ResponseStats};
@@ -49,6 +51,20 @@ struct Bar {
     class: &'static str,
 }
 
+/// A commune on the map.
+struct Point {
+    cx: String,
+    cy: String,
+    r: String,
+    class: &'static str,
+    title: Option<String>,
+}
+
+/// The width of the map in SVG units.
+const MAP_WIDTH: f64 = 320.0;
+/// The most communes listed beside the map.
+const BUSIEST: usize = 20;
+
 #[derive(Template)]
 #[template(path = "overview.html")]
 struct Overview {
@@ -68,6 +84,10 @@ struct Overview {
     months: Vec<(String, String, String, String)>,
     categories: Vec<(String, String, String)>,
     genders: Vec<(String, String, String)>,
+    map_width: String,
+    map_height: String,
+    points: Vec<Point>,
+    busiest: Vec<(String, String, String, String)>,
     suppression_note: String,
     stats_csv: String,
     comments_csv: String,
@@ -234,6 +254,64 @@ fn chart(months: &[(String, ResponseStats)]) -> (String, Vec<Bar>) {
     (format!("{:.0}", (months.len().max(1)) as f64 * MONTH_WIDTH), bars)
 }
 
+/// The communes as points at their centres: an equirectangular projection of the
+/// unit's own extent, each point sized by comments and coloured by response rate.
+fn map(
+    lang: Lang,
+    centres: &[CommuneCentre],
+    stats: &HashMap<String, ResponseStats>,
+    names: &HashMap<String, String>,
+) -> (String, Vec<Point>) {
+    let (mut south, mut north, mut west, mut east) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for c in centres {
+        south = south.min(c.lat);
+        north = north.max(c.lat);
+        west = west.min(c.long);
+        east = east.max(c.long);
+    }
+    let stretch = ((south + north) / 2.0).to_radians().cos();
+    let span = ((east - west) * stretch).max(north - south).max(0.01);
+    let scale = (MAP_WIDTH - 20.0) / span;
+    let height = (north - south) * scale + 20.0;
+    let busiest = stats.values().map(|s| s.received).max().unwrap_or(0).max(1) as f64;
+    let mut points: Vec<Point> = centres
+        .iter()
+        .map(|c| {
+            let found = stats.get(c.code.as_str()).filter(|s| s.received > 0);
+            let (r, class, title) = match found {
+                Some(s) => {
+                    let class = match s.response_rate {
+                        r if r >= 0.8 => "rate-high",
+                        r if r >= 0.5 => "rate-mid",
+                        _ => "rate-low",
+                    };
+                    let name = names
+                        .get(c.code.as_str())
+                        .cloned()
+                        .unwrap_or_else(|| c.code.as_str().to_owned());
+                    let title = format!(
+                        "{name}: n={}, {}",
+                        lang.number(s.received),
+                        percent(lang, s.response_rate)
+                    );
+                    (2.0 + 6.0 * (s.received as f64 / busiest).sqrt(), class, Some(title))
+                }
+                None => (1.2, "rate-none", None),
+            };
+            Point {
+                cx: format!("{:.1}", (c.long - west) * stretch * scale + 10.0),
+                cy: format!("{:.1}", (north - c.lat) * scale + 10.0),
+                r: format!("{r:.1}"),
+                class,
+                title,
+            }
+        })
+        .collect();
+    // The communes with comments drawn last, over the empty ones.
+    points.sort_by_key(|p| p.title.is_some());
+    (format!("{height:.0}"), points)
+}
+
 async fn overview_of(
     mati: &Mati,
     code: Option<&str>,
@@ -280,6 +358,19 @@ async fn overview_of(
     let mut codes = child_codes.clone();
     codes.extend(trail_codes.iter().cloned());
     let units = mati.units(&codes).await?;
+    let by_commune = mati.response_stats_by_commune(&filter, origin).await?;
+    let centres = mati.commune_centres_within(unit.as_ref().map(|u| &u.code)).await?;
+    let commune_codes: Vec<UnitCode> = by_commune
+        .iter()
+        .filter_map(|(code, _)| UnitCode::parse("code", code).ok())
+        .collect();
+    let commune_names: HashMap<String, String> = mati
+        .units(&commune_codes)
+        .await?
+        .into_iter()
+        .map(|u| (u.code.as_str().to_owned(), lang.pick(&u.name_km, &u.name_en).to_owned()))
+        .collect();
+    let commune_stats: HashMap<String, ResponseStats> = by_commune.into_iter().collect();
     let categories = mati.categories().await?;
     let dates = format!("from={from}&to={to}");
     let link = |code: &UnitCode| format!("/units/{}?lang={}&{dates}", code.as_str(), lang.code());
@@ -304,6 +395,21 @@ async fn overview_of(
         }
     }
     let (chart_width, bars) = chart(&months);
+    let (map_height, points) = map(lang, &centres, &commune_stats, &commune_names);
+    let mut busiest: Vec<(&String, &ResponseStats)> = commune_stats.iter().filter(|(_, s)| s.received > 0).collect();
+    busiest.sort_by(|(a_code, a), (b_code, b)| b.received.cmp(&a.received).then(a_code.cmp(b_code)));
+    let busiest = busiest
+        .into_iter()
+        .take(BUSIEST)
+        .map(|(code, s)| {
+            (
+                format!("/units/{code}?lang={}&{dates}", lang.code()),
+                commune_names.get(code).cloned().unwrap_or_else(|| code.clone()),
+                lang.number(s.received),
+                percent(lang, s.response_rate),
+            )
+        })
+        .collect();
     let unit_param = unit
         .as_ref()
         .map(|u| format!("unitCode={}&", u.code.as_str()))
@@ -374,6 +480,10 @@ async fn overview_of(
                 None => (gender_name(key).to_owned(), "—".to_owned(), "—".to_owned()),
             })
             .collect(),
+        map_width: format!("{MAP_WIDTH:.0}"),
+        map_height,
+        points,
+        busiest,
         suppression_note: lang.digits(&format!(
             "{} {} {}",
             lang.pick("«—» ៖ ក្រុមដែលមានមតិតិចជាង", "“—”: a group of fewer than"),
