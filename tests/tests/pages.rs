@@ -216,6 +216,7 @@ async fn the_overview_drills_down_from_the_country_to_a_commune() {
         "the provinces lead down"
     );
     assert!(khmer.contains("<svg role=\"img\""), "the months as a chart");
+    assert!(khmer.contains("class=\"axis\">៣</text>"), "its scale, in Khmer digits");
     assert!(khmer.contains("/exports/stats.csv?from="));
     assert!(header(&headers, "cache-control").starts_with("public"));
     assert_self_contained(&khmer);

@@ -31,6 +31,8 @@ pub const MIN_RANKED: u64 = 10;
 /// The chart's height in SVG units, and the width of one month.
 const CHART_HEIGHT: f64 = 150.0;
 const MONTH_WIDTH: f64 = 30.0;
+/// Room left of the bars for the scale.
+const LEFT_MARGIN: f64 = 24.0;
 
 /// A child administration's row.
 struct ChildRow {
@@ -49,6 +51,13 @@ struct Bar {
     width: String,
     height: String,
     class: &'static str,
+}
+
+/// A label of the chart.
+struct Label {
+    x: String,
+    y: String,
+    text: String,
 }
 
 /// A commune on the map.
@@ -81,6 +90,7 @@ struct Overview {
     by_speed: Vec<ChildRow>,
     chart_width: String,
     bars: Vec<Bar>,
+    labels: Vec<Label>,
     months: Vec<(String, String, String, String)>,
     categories: Vec<(String, String, String)>,
     genders: Vec<(String, String, String)>,
@@ -228,11 +238,18 @@ fn ranked(
         .collect()
 }
 
-fn chart(months: &[(String, ResponseStats)]) -> (String, Vec<Bar>) {
-    let highest = months.iter().map(|(_, s)| s.received).max().unwrap_or(0).max(1) as f64;
+/// The months as grouped bars (received, responded, resolved), each month labelled
+/// under its bars and the tallest count beside the top.
+fn chart(lang: Lang, months: &[(String, ResponseStats)]) -> (String, Vec<Bar>, Vec<Label>) {
+    let highest = months.iter().map(|(_, s)| s.received).max().unwrap_or(0).max(1);
     let mut bars = Vec::new();
-    for (n, (_, stats)) in months.iter().enumerate() {
-        let left = n as f64 * MONTH_WIDTH;
+    let mut labels = vec![Label {
+        x: "0".to_owned(),
+        y: "10".to_owned(),
+        text: lang.number(highest),
+    }];
+    for (n, (month, stats)) in months.iter().enumerate() {
+        let left = LEFT_MARGIN + n as f64 * MONTH_WIDTH;
         for (k, (value, class)) in [
             (stats.received, "received"),
             (stats.responded, "responded"),
@@ -241,7 +258,7 @@ fn chart(months: &[(String, ResponseStats)]) -> (String, Vec<Bar>) {
         .into_iter()
         .enumerate()
         {
-            let height = value as f64 / highest * CHART_HEIGHT;
+            let height = value as f64 / highest as f64 * CHART_HEIGHT;
             bars.push(Bar {
                 x: format!("{:.1}", left + 3.0 + k as f64 * 8.0),
                 y: format!("{:.1}", CHART_HEIGHT + 5.0 - height),
@@ -250,8 +267,15 @@ fn chart(months: &[(String, ResponseStats)]) -> (String, Vec<Bar>) {
                 class,
             });
         }
+        // `YYYY-MM`: the month's number under its bars.
+        labels.push(Label {
+            x: format!("{:.1}", left + 6.0),
+            y: format!("{:.0}", CHART_HEIGHT + 20.0),
+            text: lang.digits(month.get(5..).unwrap_or(month)),
+        });
     }
-    (format!("{:.0}", (months.len().max(1)) as f64 * MONTH_WIDTH), bars)
+    let width = LEFT_MARGIN + months.len().max(1) as f64 * MONTH_WIDTH;
+    (format!("{width:.0}"), bars, labels)
 }
 
 /// The communes as points at their centres: an equirectangular projection of the
@@ -394,7 +418,7 @@ async fn overview_of(
             }
         }
     }
-    let (chart_width, bars) = chart(&months);
+    let (chart_width, bars, labels) = chart(lang, &months);
     let (map_height, points) = map(lang, &centres, &commune_stats, &commune_names);
     let mut busiest: Vec<(&String, &ResponseStats)> = commune_stats.iter().filter(|(_, s)| s.received > 0).collect();
     busiest.sort_by(|(a_code, a), (b_code, b)| b.received.cmp(&a.received).then(a_code.cmp(b_code)));
@@ -448,6 +472,7 @@ async fn overview_of(
         by_speed: ranked(lang, &rows, &link, true),
         chart_width,
         bars,
+        labels,
         months: months
             .iter()
             .map(|(month, s)| {
