@@ -190,6 +190,20 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `GET` of a path of the server with these request headers: the status, the
+    /// answer's headers and its body as sent (never decompressed here, so what is
+    /// measured is what crossed the wire).
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.expect("a body").to_vec())
+    }
+
     /// `GET` of a path of the server; the body as text.
     pub async fn get_text(&self, path: &str) -> String {
         self.get(path).await.text().await.expect("a text body")

@@ -26,26 +26,13 @@ fn decode(encoding: &str, bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `GET path` with these headers: status, headers, raw body (reqwest here never
-/// decompresses, so what is measured is what crossed the wire).
-async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let mut request = app.client.get(format!("{}{path}", app.base));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.bytes().await.unwrap().to_vec())
-}
-
 fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 async fn compressed_answers_say_the_same_in_fewer_bytes(app: TestApp) {
     let path = format!("/graphql?query={}", urlencode(COMMUNES));
-    let (status, headers, plain) = get(&app, &path, &[]).await;
+    let (status, headers, plain) = app.get_with(&path, &[]).await;
     assert_eq!(status, 200);
     assert_eq!(
         header(&headers, "content-encoding"),
@@ -55,7 +42,7 @@ async fn compressed_answers_say_the_same_in_fewer_bytes(app: TestApp) {
     let listed: Value = serde_json::from_slice(&plain).unwrap();
     assert_eq!(listed["data"]["adminUnits"].as_array().unwrap().len(), 1661);
     for encoding in ["br", "gzip"] {
-        let (status, headers, packed) = get(&app, &path, &[("accept-encoding", encoding)]).await;
+        let (status, headers, packed) = app.get_with(&path, &[("accept-encoding", encoding)]).await;
         assert_eq!(status, 200);
         assert_eq!(header(&headers, "content-encoding"), Some(encoding));
         assert!(
@@ -82,7 +69,9 @@ async fn compressed_answers_say_the_same_in_fewer_bytes(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(header(posted.headers(), "content-encoding"), Some("gzip"));
-    let (_, headers, packed) = get(&app, "/open311/v2/services.xml", &[("accept-encoding", "br, gzip")]).await;
+    let (_, headers, packed) = app
+        .get_with("/open311/v2/services.xml", &[("accept-encoding", "br, gzip")])
+        .await;
     assert_eq!(
         header(&headers, "content-encoding"),
         Some("br"),
@@ -93,23 +82,23 @@ async fn compressed_answers_say_the_same_in_fewer_bytes(app: TestApp) {
 
 async fn reference_data_is_downloaded_once(app: TestApp) {
     let path = format!("/graphql?query={}", urlencode(COMMUNES));
-    let (status, headers, first) = get(&app, &path, &[]).await;
+    let (status, headers, first) = app.get_with(&path, &[]).await;
     assert_eq!(status, 200);
     let etag = header(&headers, "etag").expect("an ETag").to_owned();
     assert_eq!(header(&headers, "cache-control"), Some("no-cache"));
-    let (status, headers, body) = get(&app, &path, &[("if-none-match", &etag)]).await;
+    let (status, headers, body) = app.get_with(&path, &[("if-none-match", &etag)]).await;
     assert_eq!(status, 304, "unchanged: not sent again");
     assert!(body.is_empty());
     assert_eq!(header(&headers, "etag"), Some(etag.as_str()));
-    let (status, _, again) = get(&app, &path, &[("if-none-match", "\"something-else\"")]).await;
+    let (status, _, again) = app.get_with(&path, &[("if-none-match", "\"something-else\"")]).await;
     assert_eq!((status, again), (200, first), "another version: the whole answer");
     // Another question, another tag; a signed-in caller's answers stay private.
     let categories = format!("/graphql?query={}", urlencode("{ categories { code nameKm } }"));
-    let (_, headers, _) = get(&app, &categories, &[]).await;
+    let (_, headers, _) = app.get_with(&categories, &[]).await;
     assert_ne!(header(&headers, "etag"), Some(etag.as_str()));
     let citizen = app.citizen().await;
     let bearer = format!("Bearer {citizen}");
-    let (status, headers, _) = get(&app, &categories, &[("authorization", &bearer)]).await;
+    let (status, headers, _) = app.get_with(&categories, &[("authorization", &bearer)]).await;
     assert_eq!(status, 200);
     assert_eq!(header(&headers, "cache-control"), Some("private, no-cache"));
 }

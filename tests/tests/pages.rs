@@ -5,14 +5,8 @@
 use mati_tests::{Backend, TestApp};
 
 async fn page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, String) {
-    let mut request = app.client.get(format!("{}{path}", app.base));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.text().await.unwrap())
+    let (status, headers, body) = app.get_with(path, headers).await;
+    (status, headers, String::from_utf8(body).expect("UTF-8"))
 }
 
 fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
