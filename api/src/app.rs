@@ -183,6 +183,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     shutdown.begin(signal, settings.http.shutdown_drain).await;
     let finished = async {
         let served = server.await;
+        shutdown.mark_served();
         shutdown.finished().await;
         served
     };
@@ -231,7 +232,9 @@ pub async fn start(settings: &Settings) -> anyhow::Result<AppState> {
     }
     let shutdown = Shutdown::new();
     let metrics = Arc::new(Metrics::new().context("metrics")?);
-    shutdown.spawn(shared.relay(&background, shutdown.stopping()));
+    // The relay's last round comes after the last request: a submission answered while
+    // the server stops leaves its outbox row relayed, not waiting for the next start.
+    shutdown.spawn(shared.relay(&background, shutdown.served()));
     shutdown.spawn(escalation(
         services(background, &shared, clock.clone(), rules(settings)),
         settings.workflow.escalation_interval,

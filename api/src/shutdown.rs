@@ -26,6 +26,7 @@ pub enum Signal {
 pub struct Shutdown {
     draining: CancellationToken,
     stopping: CancellationToken,
+    served: CancellationToken,
     tasks: TaskTracker,
 }
 
@@ -44,6 +45,18 @@ impl Shutdown {
     /// work end.
     pub fn stopping(&self) -> WaitForCancellationFutureOwned {
         self.stopping.clone().cancelled_owned()
+    }
+
+    /// Completes once the listener has closed and every request it took has been
+    /// answered: from then on no request writes anything, so work that carries writes
+    /// on (the outbox relay) can make its last round.
+    pub fn served(&self) -> WaitForCancellationFutureOwned {
+        self.served.clone().cancelled_owned()
+    }
+
+    /// Says that every request has been answered (see [`Shutdown::served`]).
+    pub fn mark_served(&self) {
+        self.served.cancel();
     }
 
     /// Runs `work` until it ends; the stop waits for it (within its timeout).
