@@ -119,6 +119,19 @@ impl UnitCode {
     }
 
     /// The parent's code, if any.
+    /// This unit and the units above it, most specific first (a village, its commune,
+    /// district and province).
+    pub fn upwards(&self) -> Vec<Self> {
+        let mut chain = Vec::new();
+        let mut next = Some(self.clone());
+        while let Some(unit) = next {
+            next = unit.parent();
+            chain.push(unit);
+        }
+        chain
+    }
+
+    /// The enclosing unit, none for a province.
     pub fn parent(&self) -> Option<Self> {
         self.level().parent().and_then(|level| self.ancestor_at(level))
     }

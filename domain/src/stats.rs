@@ -270,7 +270,7 @@ pub fn compute<'a>(
 }
 
 /// Cambodia's time: UTC+7 all year, no daylight saving.
-fn cambodia() -> FixedOffset {
+pub fn cambodia() -> FixedOffset {
     FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| Utc.fix())
 }
 

@@ -30,7 +30,7 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
 use mati_domain::auth::Principal;
 use mati_domain::category::Category;
 use mati_domain::comment::{AgeGroup, Comment, CommentEvent, CommentId, CommentStatus, EventKind, Gender};
@@ -50,8 +50,6 @@ use super::origin::Client;
 const MAX_SPAN_DAYS: i64 = 90;
 /// The period of the feed of updates when the client names none.
 const DEFAULT_UPDATES_HOURS: i64 = 24;
-/// Cambodia's time, in which datetimes are written.
-const CAMBODIA_SECONDS_EAST: i32 = 7 * 3600;
 /// When this endpoint last changed, for discovery's `changeset`.
 const CHANGESET: &str = "2026-11-30T00:00:00+07:00";
 /// The statuses of an `open` request.
@@ -428,11 +426,8 @@ impl Language {
 
 /// A datetime in whole seconds, in Cambodia's time with its offset.
 fn datetime(at: DateTime<Utc>) -> Value {
-    let text = match FixedOffset::east_opt(CAMBODIA_SECONDS_EAST) {
-        Some(cambodia) => at.with_timezone(&cambodia).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        None => at.format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
-    };
-    Value::Text(text)
+    let local = at.with_timezone(&mati_domain::stats::cambodia());
+    Value::Text(local.format("%Y-%m-%dT%H:%M:%S%:z").to_string())
 }
 
 fn level_name(level: AdminLevel) -> &'static str {
@@ -735,16 +730,7 @@ async fn render_requests(
     let ids: Vec<CommentId> = comments.iter().map(|c| c.id).collect();
     let mut codes: Vec<UnitCode> = Vec::new();
     for comment in &comments {
-        let mut code = Some(
-            comment
-                .village_code
-                .clone()
-                .unwrap_or_else(|| comment.commune_code.clone()),
-        );
-        while let Some(unit) = code {
-            code = unit.parent();
-            codes.push(unit);
-        }
+        codes.extend(comment.village_code.as_ref().unwrap_or(&comment.commune_code).upwards());
         codes.extend(comment.assigned_unit.clone());
     }
     codes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
@@ -815,12 +801,7 @@ fn request(comment: &Comment, context: &Context, extensions: bool) -> Value {
         .village_code
         .clone()
         .unwrap_or_else(|| comment.commune_code.clone());
-    let mut address = Vec::new();
-    let mut code = Some(place.clone());
-    while let Some(unit) = code {
-        address.extend(name(&unit));
-        code = unit.parent();
-    }
+    let address: Vec<String> = place.upwards().iter().filter_map(name).collect();
     let events = context.events.get(&comment.id);
     let updated = events
         .and_then(|events| events.iter().map(|e| e.event.at).max())

@@ -11,7 +11,8 @@ use askama::Template;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Offset as _, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use mati_domain::stats::cambodia;
 use std::collections::HashMap;
 
 use mati_domain::geography::{AdminLevel, AdminUnit, CommuneCentre, UnitCode};
@@ -101,10 +102,6 @@ struct Overview {
     suppression_note: String,
     stats_csv: String,
     comments_csv: String,
-}
-
-fn cambodia() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| Utc.fix())
 }
 
 /// The period asked for (`from` and `to`, whole days `YYYY-MM-DD`, `to` included), or

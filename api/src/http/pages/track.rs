@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
-use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use mati_domain::auth::Principal;
 use mati_domain::comment::{CommentStatus, EventKind};
 use mati_domain::geography::UnitCode;
@@ -88,10 +88,7 @@ const MONTHS_EN: [&str; 12] = [
 
 /// A moment in Cambodia's time as the language writes it, and as ISO 8601.
 fn moment(lang: Lang, at: DateTime<Utc>) -> (String, String) {
-    let local = match FixedOffset::east_opt(7 * 3600) {
-        Some(cambodia) => at.with_timezone(&cambodia),
-        None => at.fixed_offset(),
-    };
+    let local = at.with_timezone(&mati_domain::stats::cambodia());
     let month = usize::try_from(local.month0()).unwrap_or_default() % 12;
     let clock = format!("{}:{:02}", local.hour(), local.minute());
     let text = match lang {
@@ -148,17 +145,6 @@ fn event_label(lang: Lang, kind: EventKind) -> &'static str {
     }
 }
 
-/// The units from a place up to its province, most specific first.
-fn upwards(place: &UnitCode) -> Vec<UnitCode> {
-    let mut chain = Vec::new();
-    let mut next = Some(place.clone());
-    while let Some(unit) = next {
-        next = unit.parent();
-        chain.push(unit);
-    }
-    chain
-}
-
 /// The page of the comment with `code`; none when no comment has it (or it cannot be a
 /// code at all).
 async fn tracked(mati: &Mati, code: &str, origin: &Origin, lang: Lang) -> DomainResult<Option<Track>> {
@@ -171,7 +157,7 @@ async fn tracked(mati: &Mati, code: &str, origin: &Origin, lang: Lang) -> Domain
     let reading = Reading::of(&viewer, &comment);
     let events = mati.events_of(&[comment.id]).await?;
     let responses = mati.responses_of(&[comment.id]).await?;
-    let place = upwards(comment.village_code.as_ref().unwrap_or(&comment.commune_code));
+    let place = comment.village_code.as_ref().unwrap_or(&comment.commune_code).upwards();
     let mut codes = place.clone();
     codes.extend(comment.assigned_unit.clone());
     codes.extend(events.iter().filter_map(|e| e.event.unit.clone()));
